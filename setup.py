@@ -1,0 +1,40 @@
+"""Packaging for the TA-entra-app-secrets core and its CLI.
+
+The version lives in one place, default/app.conf [id] version, so the Splunk app and the Python
+package can never disagree.
+"""
+import configparser
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def app_version():
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(os.path.join(HERE, "default", "app.conf"), encoding="utf-8")
+    return conf["id"]["version"]
+
+
+RUNTIME = [
+    "msal>=1.31,<2",
+    "requests>=2.31,<3",
+    "splunk-sdk>=2.1,<3",
+    "tenacity>=8.2,<10",
+    "structlog>=23.1",
+]
+
+setup(
+    name="ta-entra-app-secrets",
+    version=app_version(),
+    description="Splunk add-on: Microsoft Entra apps with client secrets (CTD-000008)",
+    packages=find_packages(include=["connector", "connector.*", "entra_simulator", "entra_simulator.*"]),
+    python_requires=">=3.9",
+    install_requires=RUNTIME,
+    extras_require={
+        "test": ["pytest>=7", "pytest-timeout", "trustme>=1.1", "cryptography>=41"],
+        "bench": [],
+    },
+    entry_points={"console_scripts": ["entra-app-secrets = connector.cli:main"]},
+)

@@ -1,0 +1,200 @@
+"""Log redaction and log destinations, asserted on the bytes the real logger writes."""
+import io
+import json
+import logging
+import logging.handlers
+
+import pytest
+
+from connector import logs
+
+JWT = ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsIng1dCI6Im5PbzNaRHJPRFhFSzFqS1doWHNsSFJfS1hFZyJ9"
+       ".eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20iLCJpc3MiOiJodHRwczovL3N0cy53aW5kb3dzLm5ldC8ifQ"
+       ".TWlzc2luZ1NpZ25hdHVyZUJ5dGVzRm9yVGhpc1Rlc3RPbmx5")
+ENTRA_SECRET = "Xy78Q~k2Vd9.fB_Rq4mNw-aZ7tHcLe3pUo1sGi5jY"[:40]
+OLD_STYLE_SECRET = "p@ssw0rd-that-has-no-known-shape+/="
+PEM_KEY = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDPRIVATEKEYBYTES\n"
+           "c2VjcmV0a2V5bWF0ZXJpYWw=\n-----END PRIVATE KEY-----")
+RSA_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEArsaKEYBYTES\n-----END RSA PRIVATE KEY-----"
+ENCRYPTED_KEY = ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wENCRYPTED\n"
+                 "-----END ENCRYPTED PRIVATE KEY-----")
+SESSION_KEY = "192ad5d6Zq^y0ZE5GeS8jXbSHh3u_GZ0QmNe^aMx0nq3PjfHklL2k9"
+GUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+THUMBPRINT = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
+
+
+@pytest.fixture
+def captured():
+    """Configure the real pipeline into a buffer; yields a function returning the parsed lines."""
+    buffer = io.StringIO()
+    logs.configure_logging("DEBUG", stream=buffer)
+
+    def lines():
+        return [json.loads(line) for line in buffer.getvalue().splitlines()]
+    lines.raw = buffer
+    yield lines
+    logs.reset_logging()
+
+
+# (what, how it is logged as keyword arguments, the secret material that must not appear)
+SHAPE_CASES = [
+    ("bearer token in a header line", {"detail": f"GET /v1.0/applications Authorization: Bearer {JWT}"}, JWT),
+    ("bare JWT access token", {"detail": f"token cached {JWT} for graph"}, JWT),
+    ("bearer with an opaque token", {"detail": "sent Bearer abcdEFGH1234.opaque-token_value"},
+     "abcdEFGH1234.opaque-token_value"),
+    ("client assertion in a form body",
+     {"body": "client_assertion_type=urn%3Aietf%3Aparams&client_assertion=" + JWT + "&scope=x"}, JWT),
+    ("client_secret in a form body",
+     {"body": f"grant_type=client_credentials&client_secret={OLD_STYLE_SECRET}&scope=https%3A%2F%2Fgraph"},
+     OLD_STYLE_SECRET),
+    ("client_secret in a URL", {"url": f"https://login.example/token?client_id={GUID}&client_secret=s3cr3tValue99"},
+     "s3cr3tValue99"),
+    ("access_token in JSON text", {"response": '{"token_type": "Bearer", "access_token": "opaque.AT-123456"}'},
+     "opaque.AT-123456"),
+    ("refresh_token in JSON text", {"response": "{'refresh_token': 'RT-0.AAAA-refresh-value'}"},
+     "RT-0.AAAA-refresh-value"),
+    ("PKCS#8 private key", {"detail": "loaded " + PEM_KEY + " from disk"}, "PRIVATEKEYBYTES"),
+    ("RSA private key", {"detail": RSA_KEY}, "MIIEowIBAAKCAQEArsaKEYBYTES"),
+    ("encrypted private key", {"detail": ENCRYPTED_KEY}, "MIIFHDBOBgkqhkiG9w0BBQ0wENCRYPTED"),
+    ("unterminated private key", {"detail": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIEC-key-bytes"},
+     "MHcCAQEEIEC-key-bytes"),
+    ("Entra client secret anywhere", {"detail": f"app created with secret {ENTRA_SECRET}, hint Xy7"}, ENTRA_SECRET),
+    ("Entra client secret in a list", {"values": ["ok", ENTRA_SECRET]}, ENTRA_SECRET),
+    ("password in a proxy URL", {"proxy": "https://svc-proxy:Pr0xy!Pass@proxy.corp:3128"}, "Pr0xy!Pass"),
+    ("Splunk session key in modular input XML",
+     {"stdin": f"<input><server_uri>https://127.0.0.1:8089</server_uri><session_key>{SESSION_KEY}</session_key>"},
+     SESSION_KEY),
+    ("Splunk session key in an Authorization header", {"detail": f"Authorization: Splunk {SESSION_KEY}"},
+     SESSION_KEY),
+    ("sessionKey parameter", {"detail": f"POST sessionKey={SESSION_KEY}"}, SESSION_KEY),
+    ("api token header", {"detail": "X-Api-Token: 9f8e7d6c5b4a"}, "9f8e7d6c5b4a"),
+]
+
+
+@pytest.mark.parametrize("what, fields, material", SHAPE_CASES, ids=[case[0] for case in SHAPE_CASES])
+def test_secret_material_never_reaches_the_log(captured, what, fields, material):
+    logs.get_logger("connector.test").info("test.event", **fields)
+    written = captured.raw.getvalue()
+    assert material not in written, what
+    assert logs.REDACTED in written
+    assert len(captured()) == 1, "one JSON line per event"
+
+
+@pytest.mark.parametrize("key", ["secret", "client_secret", "password", "token", "refresh_token", "assertion",
+                                 "client_assertion", "private_key", "privateKey", "session_key", "sessionKey",
+                                 "authorization", "Authorization", "secretText", "ENTRA_CLIENT_SECRET"])
+def test_values_under_secret_named_keys_are_replaced_whole(captured, key):
+    # no recognisable shape: only the key name can tell
+    logs.get_logger("connector.test").info("test.event", nested={"outer": [{key: "plainword"}]}, **{key: "x y z"})
+    line = captured()[0]
+    assert line[key] == logs.REDACTED
+    assert line["nested"]["outer"][0][key] == logs.REDACTED
+
+
+def test_findings_fields_survive(captured):
+    """Over-redaction would destroy the findings: ids, hints, thumbprints and times stay readable."""
+    finding = {
+        "id": GUID, "key_id": "0d9b8c4e-7c3f-4b3e-9e0f-2d8c1a3b4c5d", "object_id": GUID, "app_id": GUID,
+        "secret_hint": "Xy7", "hint": "a~Q", "thumbprint": THUMBPRINT,
+        "customKeyIdentifier": "nOo3ZDrODXEK1jKWhXslHR_KXEg", "start_time": "2024-05-01T10:20:30Z",
+        "end_time": "2299-12-31T23:59:59.9999999Z", "app_name": "Payroll Sync (prod)",
+        "tokenIssuerType": "AzureAD", "clientCredentialType": "clientSecret", "passwordCredentials": [
+            {"keyId": GUID, "hint": "Xy7", "displayName": "rotation 2024", "secretText": None}],
+        "counts": {"secrets": 12, "credentials": 30}, "has_secret": True, "never_expires": False,
+        "src": "203.0.113.7", "nextLink": "https://graph.microsoft.com/v1.0/applications?$top=999&$skiptoken=RFNwdAIA",
+        "description": "Remove the client secret: rotate to a certificate.", "session_key_set": "yes",
+        "request_id": "b0a4d2f1-0a5e-4d3c-9a8b-7c6d5e4f3a2b", "url": "https://graph.microsoft.com/v1.0/me",
+    }
+    logs.get_logger("connector.test").info("finding.written", **finding)
+    line = captured()[0]
+    for key, value in finding.items():
+        assert line[key] == value, key
+    assert logs.REDACTED not in captured.raw.getvalue()
+
+
+def test_exception_text_and_library_records_are_redacted(captured):
+    log = logs.get_logger("connector.test")
+    try:
+        raise RuntimeError(f"token endpoint said no to client_secret={OLD_STYLE_SECRET} Bearer {JWT}")
+    except RuntimeError:
+        log.exception("auth.failed")
+    # msal and urllib3 log through stdlib logging, with %-style arguments
+    logging.getLogger("msal.application").debug("posting %s to %s", f"client_assertion={JWT}",
+                                                 "https://user:hunter2x@login.example")
+    written = captured.raw.getvalue()
+    for material in (OLD_STYLE_SECRET, JWT, "hunter2x"):
+        assert material not in written
+    first, second = captured()
+    assert first["event"] == "auth.failed" and "RuntimeError" in first["exception"]
+    assert second["logger"] == "msal.application" and second["level"] == "debug"
+    assert "https://user:[REDACTED]@login.example" in second["event"]
+
+
+def test_redact_and_redact_text_are_the_same_rules_for_other_modules():
+    event = {"message": f"Bearer {JWT}", "list": [ENTRA_SECRET, 3, None], "client_secret": "x",
+             "has_secret": True, "count": 4}
+    cleaned = logs.redact(event)
+    assert cleaned == {"message": "Bearer [REDACTED]", "list": [logs.REDACTED, 3, None],
+                       "client_secret": logs.REDACTED, "has_secret": True, "count": 4}
+    assert event["client_secret"] == "x", "redact returns a copy"
+    text = f"client_secret={OLD_STYLE_SECRET}; Authorization: Bearer {JWT}"
+    once = logs.redact_text(text)
+    assert logs.redact_text(once) == once, "redacting twice changes nothing"
+    assert logs.redact(ValueError(f"bad {ENTRA_SECRET}")) == f"bad {logs.REDACTED}"
+
+
+def test_level_filters_and_bad_level_is_refused():
+    buffer = io.StringIO()
+    logs.configure_logging("warning", stream=buffer)
+    try:
+        log = logs.get_logger("connector.test")
+        log.info("quiet")
+        log.warning("loud")
+        assert [json.loads(line)["event"] for line in buffer.getvalue().splitlines()] == ["loud"]
+    finally:
+        logs.reset_logging()
+    with pytest.raises(ValueError, match="VERBOSE"):
+        logs.configure_logging("VERBOSE")
+
+
+def test_under_splunk_logs_go_to_a_rotating_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPLUNK_HOME", str(tmp_path))
+    monkeypatch.setattr(logs, "MAX_LOG_BYTES", 400)
+    path = logs.configure_logging("INFO", splunk_log_name="Modinput Scan")
+    try:
+        assert path == str(tmp_path / "var" / "log" / "splunk" / "ta_entra_app_secrets_modinput_scan.log")
+        log = logs.get_logger("connector.test")
+        for number in range(10):
+            log.info("harvest.page", number=number, token=JWT)
+        configured_again = logs.configure_logging("INFO", splunk_log_name="Modinput Scan")
+        assert configured_again == path
+        assert sum(1 for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)) == 1
+    finally:
+        logs.reset_logging()
+    files = sorted((tmp_path / "var" / "log" / "splunk").iterdir())
+    assert len(files) > 1, "rotated at MAX_LOG_BYTES"
+    written = b"".join(f.read_bytes() for f in files)
+    assert JWT.encode() not in written
+    numbers = sorted(json.loads(line)["number"] for f in files for line in f.read_text().splitlines())
+    assert numbers == list(range(10))
+
+
+def test_without_splunk_home_logs_go_to_stderr(monkeypatch, capsys):
+    monkeypatch.delenv("SPLUNK_HOME", raising=False)
+    assert logs.configure_logging("INFO", splunk_log_name="scan") is None
+    try:
+        logs.get_logger("connector.test").info("cli.started", password="hunter22")
+    finally:
+        logs.reset_logging()
+    err = capsys.readouterr().err
+    assert json.loads(err.splitlines()[-1])["password"] == logs.REDACTED
+
+
+def test_unconfigured_get_logger_still_redacts(capsys):
+    logs.reset_logging()
+    try:
+        logs.get_logger("connector.test").warning("early", detail=f"Bearer {JWT}")
+    finally:
+        logs.reset_logging()
+    err = capsys.readouterr().err
+    assert JWT not in err and "early" in err

@@ -1,0 +1,319 @@
+"""splunkd's side of the response actions: read the `--execute` payload, act per result row, audit.
+
+splunkd runs `bin/<action>.py --execute` with a JSON payload on stdin (alert_actions.conf
+`payload_format = json`): the action's parameters under `configuration`, the first result under
+`result`, every result in the gzip CSV `results_file`, plus session_key, server_uri, server_host,
+search_name, sid, owner/user. Each result row is one target; a row that fails never stops the next.
+
+Each row's audit event is written to Splunk the way Enterprise Security's adaptive responses do it: a
+small file in $SPLUNK_HOME/var/spool/splunk/ whose `***SPLUNK***` header line sets the sourcetype,
+source and host, which splunkd indexes and deletes. No REST call and no HEC token are needed, and the
+file is written (atomically) right after the row's change, so a process killed by splunkd's `maxtime`
+still leaves an audit event for every change it made.
+"""
+import csv
+import dataclasses
+import gzip
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from connector import APP_ID, actions, config, splunk
+from connector.checkpoint import FileCheckpointStore
+from connector.errors import AddonError, ConfigError
+from connector.logs import configure_logging, get_logger, redact
+
+SOURCETYPE = "entra:app:response"
+STASH_EXTENSION = "stash_entra_app_response"
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+# splunkd's own name for each alert action -> the action it runs
+ALERT_ACTIONS = {command: action for action, command in actions.COMMANDS.items()}
+_TRUE = {"1", "true", "yes", "on", "t", "y"}
+
+log = get_logger("ta_entra_app_secrets.response")
+
+
+class PayloadError(AddonError):
+    """splunkd's payload cannot be used (not JSON, no results)."""
+
+
+@dataclass(frozen=True)
+class Payload:
+    configuration: dict
+    result: dict
+    results_file: str = None
+    session_key: str = field(default=None, repr=False)
+    server_uri: str = None
+    server_host: str = None
+    search_name: str = None
+    sid: str = None
+    user: str = None
+    app: str = None
+    result_id: str = None
+
+    @classmethod
+    def from_json(cls, text):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise PayloadError(f"the payload on stdin is not JSON ({exc.msg} at char {exc.pos}); "
+                               f"alert_actions.conf must set payload_format = json") from None
+        if not isinstance(data, dict):
+            raise PayloadError("the payload on stdin is not a JSON object")
+        return cls(configuration=data.get("configuration") or {}, result=data.get("result") or {},
+                   results_file=data.get("results_file"), session_key=data.get("session_key"),
+                   server_uri=data.get("server_uri"), server_host=data.get("server_host"),
+                   search_name=data.get("search_name"), sid=data.get("sid"),
+                   user=data.get("user") or data.get("owner"), app=data.get("app"),
+                   result_id=data.get("result_id"))
+
+    def flag(self, name):
+        return str(self.configuration.get(name, "")).strip().lower() in _TRUE
+
+
+# --- results ---------------------------------------------------------------------------------------
+def decode_multivalue(encoded):
+    """Splunk's __mv_ encoding ("$one$;$two$", a literal $ doubled) -> ["one", "two"]."""
+    if not encoded:
+        return []
+    values, current, i = [], [], 0
+    inside = False
+    while i < len(encoded):
+        char = encoded[i]
+        if not inside:
+            inside = char == "$"
+        elif char == "$" and encoded[i + 1:i + 2] == "$":
+            current.append("$")
+            i += 1
+        elif char == "$":
+            values.append("".join(current))
+            current, inside = [], False
+        else:
+            current.append(char)
+        i += 1
+    return values
+
+
+def decode_row(raw):
+    """A results.csv row -> {field: value}: a multivalue field becomes a list, the __mv_ columns go."""
+    row = {}
+    for name, value in raw.items():
+        if name is None or name.startswith("__mv_"):
+            continue
+        values = decode_multivalue(raw.get("__mv_" + name))
+        row[name] = values if len(values) > 1 else value
+    return row
+
+
+def iter_results_file(path):
+    """Stream the rows of splunkd's gzip CSV results file, one dict at a time."""
+    csv.field_size_limit(16 * 1024 * 1024)
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        for raw in csv.DictReader(handle):
+            yield decode_row(raw)
+
+
+def iter_rows(payload):
+    """(result id, row) for every result: from results_file, or the payload's single `result`."""
+    path = payload.results_file
+    if path and os.path.isfile(path):
+        for position, row in enumerate(iter_results_file(path)):
+            yield str(row.get("rid") or position), row
+        return
+    if path:
+        log.warning("response.results_file_missing", results_file=path,
+                    using="the payload's first result only" if payload.result else None)
+    if not payload.result:
+        raise PayloadError(f"no results: results_file {path!r} cannot be read and the payload has no result")
+    yield str(payload.result.get("rid") or payload.result_id or 0), payload.result
+
+
+# --- the stash writer: our small equivalent of ES's cim_actions.writeevents ------------------------------
+def _header_value(value):
+    # The ***SPLUNK*** header is space-separated key=value pairs: a value must not hold spaces.
+    return re.sub(r"\s+", "_", str(value)) if value else "unknown"
+
+
+class StashWriter:
+    """Write audit events to $SPLUNK_HOME/var/spool/splunk/ for splunkd to index and then delete."""
+
+    def __init__(self, splunk_home, *, host, index=None):
+        self.spool_dir = os.path.join(splunk_home, "var", "spool", "splunk")
+        # Files are finished one level up and renamed in, so splunkd never reads half a file.
+        self.staging_dir = os.path.dirname(self.spool_dir)
+        self.host = host
+        self.index = index
+
+    def write(self, event, *, source, when=None):
+        """Write one event (a dict) as one JSON line; returns the spool file's path."""
+        when = time.time() if when is None else when
+        header = f"***SPLUNK*** sourcetype={SOURCETYPE} source={_header_value(source)} host={_header_value(self.host)}"
+        if self.index:
+            header += f" index={_header_value(self.index)}"
+        body = {"time": _iso_time(when), **event}
+        os.makedirs(self.spool_dir, exist_ok=True)
+        name = f"{when:.6f}_{uuid.uuid4().hex}.{STASH_EXTENSION}"
+        handle, staging_path = tempfile.mkstemp(prefix=".entra_app_response_", dir=self.staging_dir)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stash:
+                stash.write(header + "\n")
+                stash.write(json.dumps(body, separators=(",", ":"), default=str) + "\n")
+                stash.flush()
+                os.fsync(stash.fileno())
+            final_path = os.path.join(self.spool_dir, name)
+            os.replace(staging_path, final_path)
+        except BaseException:
+            if os.path.exists(staging_path):
+                os.unlink(staging_path)
+            raise
+        return final_path
+
+
+def _iso_time(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int((epoch % 1) * 1e6):06d}Z"
+
+
+# --- accounts and Graph clients, built once per account ------------------------------------------------
+def default_graph_factory(account):
+    """The one Graph client for an account (auth.py + graph.py)."""
+    from connector.auth import TokenProvider
+    from connector.graph import GraphClient
+
+    return GraphClient(account, TokenProvider(account))
+
+
+class Accounts:
+    """Resolve the account for each row (named, or the one for the row's tenant) and its Graph client."""
+
+    def __init__(self, app_dir, payload, graph_factory):
+        self.payload = payload
+        self.graph_factory = graph_factory
+        self._clients = {}
+        try:
+            self.all = config.load_accounts(app_dir) if app_dir else {}
+            self.error = None
+        except ConfigError as exc:
+            self.all, self.error = {}, exc
+
+    def for_tenant(self, tenant_id):
+        if self.error:
+            raise self.error
+        named = str(self.payload.configuration.get("account") or "").strip() or None
+        return config.find_account_for_tenant(self.all, tenant_id, prefer=named)
+
+    def graph(self, account):
+        if account.name not in self._clients:
+            if not account.certificate_path:
+                secret = splunk.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
+                account = account.with_secret(secret)
+            self._clients[account.name] = self.graph_factory(account)
+        return self._clients[account.name]
+
+
+# --- the per-row loop -----------------------------------------------------------------------------------
+def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_graph_factory, now=None):
+    """Act on every result row; write one audit event per row. Returns (rows, failures)."""
+    accounts = Accounts(app_dir, payload, graph_factory)
+    try:
+        settings = actions.ResponseSettings.load(app_dir, accounts.all.values())
+        settings_error = None
+    except ConfigError as exc:
+        settings, settings_error = None, exc
+    index = _audit_index(app_dir)
+    stash = StashWriter(splunk_home, host=payload.server_host, index=index)
+    journal = actions.Journal(FileCheckpointStore(
+        os.path.join(splunk_home, "var", "lib", "splunk", APP_ID, "response_journal")))
+    dry_run, force = payload.flag("dry_run"), payload.flag("force")
+    rows = failures = 0
+    for result_id, row in iter_rows(payload):
+        rows += 1
+        account = None
+        try:
+            target = actions.Target.from_fields(row, action)
+        except actions.TargetError as exc:
+            target = actions.Target(app_id=str(row.get("app_id") or ""), tenant_id=row.get("tenant_id"))
+            outcome = actions.failed_outcome(action, target, exc, dry_run=dry_run, forced=force)
+        else:
+            try:
+                if settings_error:
+                    raise settings_error
+                account = accounts.for_tenant(target.tenant_id)
+                graph = accounts.graph(account)
+            except Exception as exc:  # noqa: BLE001 - reported on this row's audit event
+                outcome = actions.failed_outcome(action, target, exc, dry_run=dry_run, forced=force)
+            else:
+                outcome = actions.run_action(action, graph, target, settings, dry_run=dry_run, force=force,
+                                             journal=journal, now=now, tenant_id=account.tenant_id)
+        failures += outcome.status != "success"
+        event = redact(actions.audit_fields(
+            outcome, account_name=account.name if account else None,
+            graph_host=urlsplit(account.graph_root).hostname if account else None,
+            invocation=_invocation(payload, row, result_id)))
+        stash.write(event, source=f"entra_app_secrets://{account.name if account else 'unknown'}")
+        _report(event)
+    return rows, failures
+
+
+def _invocation(payload, row, result_id):
+    return {
+        "user": payload.user,
+        "src": payload.server_host,
+        "search_name": payload.search_name,
+        "result_id": result_id,
+        # A notable event carries the sid and rid of the search that raised it; keep them as orig_*.
+        "orig_sid": _first(row.get("orig_sid")) or payload.sid,
+        "orig_rid": _first(row.get("orig_rid")) or result_id,
+    }
+
+
+def _first(value):
+    return value[0] if isinstance(value, list) and value else (value or None)
+
+
+def _audit_index(app_dir):
+    if not app_dir:
+        return None
+    stanza = splunk.read_conf(app_dir, actions.SETTINGS_CONF).get("response", {})
+    return (stanza.get("audit_index") or "").strip() or None
+
+
+def _report(event):
+    """One log record per row (the add-on log) and one line on stderr (splunkd.log)."""
+    level = "INFO" if event["status"] == "success" else "ERROR"
+    fields = {k: v for k, v in event.items() if k != "snapshot"}
+    (log.info if level == "INFO" else log.error)("response.row", **fields)
+    sys.stderr.write(f"{level} command={event['command']} app_id={event['app_id']} key_id={event['key_id']} "
+                     f"outcome={event['outcome']} status={event['status']} result={event['result']!r}\n")
+
+
+# --- entry point ------------------------------------------------------------------------------------------
+def main(command, argv, stdin, *, environ=None, graph_factory=default_graph_factory):
+    """What bin/<command>.py runs. Exit 0 when every row succeeded, 1 when any failed, 2 for bad usage."""
+    environ = os.environ if environ is None else environ
+    if not argv or argv[0] != "--execute":
+        sys.stderr.write(f"FATAL {command}: unsupported mode {' '.join(argv) or '(none)'}; splunkd runs "
+                         f"alert actions with --execute and the payload on stdin\n")
+        return EXIT_USAGE
+    splunk_home = environ.get("SPLUNK_HOME")
+    if not splunk_home:
+        sys.stderr.write(f"FATAL {command}: SPLUNK_HOME is not set; run this script from splunkd\n")
+        return EXIT_USAGE
+    configure_logging(environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"), splunk_log_name="response")
+    action = ALERT_ACTIONS[command]
+    try:
+        payload = Payload.from_json(stdin.read())
+        rows, failures = run_rows(action, payload, app_dir=splunk.default_app_dir(environ),
+                                  splunk_home=splunk_home, graph_factory=graph_factory)
+    except (PayloadError, ConfigError) as exc:
+        log.error("response.failed", command=command, error=str(exc))
+        sys.stderr.write(f"ERROR {command}: {exc}\n")
+        return EXIT_USAGE
+    log.info("response.finished", command=command, rows=rows, failures=failures,
+             search_name=payload.search_name, sid=payload.sid)
+    return EXIT_FAILURES if failures else EXIT_OK

@@ -1,0 +1,429 @@
+"""One scan of one account: sign-ins -> inventory -> details -> findings -> commit.
+
+Order matters. Sign-ins come first and are folded into per-key aggregates as they stream past, so by
+the time credentials are listed their last use is known and each credential event can be written the
+moment its object's page arrives. Only objects holding a client secret are kept (compactly) until the
+per-object details (permissions, roles, federated credentials, owners) are batched in, so memory
+follows the number of secrets, not of sign-ins or objects.
+
+Checkpoints: the sign-in cursor is committed after each page of sign-in events was written and
+flushed; usage aggregates and posture fingerprints at the end of the run. A crash therefore never loses
+or repeats a sign-in event; it can only undercount use in the interrupted window.
+"""
+import datetime as dt
+import hashlib
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from connector import cim, correlate
+from connector.assess import assess
+from connector.correlate import AppContext, Permission, UsageTracker, credentials_of, iso, parse_time
+from connector.errors import AddonError, AuthenticationError, ConfigError, GraphError
+from connector.events import JsonLinesWriter, default_host, hec_event
+from connector.harvest import Harvester, SigninCursor
+from connector.logs import get_logger
+from connector.streams import APPLICATION_OWNERS, APP_ROLE_ASSIGNMENTS, FEDERATED_CREDENTIALS
+
+log = get_logger("connector.scan")
+
+POSTURE_MODES = ("full", "changes")
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    signin_lookback_hours: int = 24       # first run; also the window for use counts and source IPs
+    signin_overlap_minutes: int = 15      # re-read for late-arriving sign-ins
+    recent_days: int = 7                  # a secret younger than this is "recently added"
+    many_source_ips: int = 5
+    posture_mode: str = "full"            # full: every run emits every finding; changes: only what changed
+    snapshot_interval_hours: int = 24     # changes mode: a full snapshot this often
+    read_signins: bool = True
+    read_credential_activity: bool = True
+    host: str = field(default_factory=default_host)
+
+    def __post_init__(self):
+        if self.posture_mode not in POSTURE_MODES:
+            raise ConfigError(f"posture_mode {self.posture_mode!r} must be one of {', '.join(POSTURE_MODES)}")
+        for name in ("signin_lookback_hours", "signin_overlap_minutes", "recent_days", "many_source_ips",
+                     "snapshot_interval_hours"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    account: str
+    status: str = "success"                 # success | partial | failure
+    counts: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+    duration_s: float = 0.0
+    requests: int = 0
+    throttled: int = 0
+    by_severity: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)   # (severity, score, app name, object type, key id)
+
+    @property
+    def exit_code(self):
+        """CLI convention: 0 clean, 1 findings or a failure."""
+        return 1 if (self.status == "failure" or self.counts.get("findings")) else 0
+
+
+def signin_key(account):
+    return f"{account.name}.signins"
+
+
+def posture_key(account):
+    return f"{account.name}.posture"
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class _Identity:
+    """One app identity (appId) that holds at least one secret, kept until its details arrive."""
+    app_id: str
+    app_name: str = ""
+    application: dict = None          # {id, displayName, signInAudience}
+    service_principal: dict = None    # {id, displayName, accountEnabled, signInAudience}
+    secrets: list = field(default_factory=list)
+    has_certificate: bool = False
+
+
+class _Run:
+    """The state of one run; run_scan below is its only user."""
+
+    def __init__(self, account, store, writer, settings, client, clock):
+        self.account, self.store, self.writer, self.settings = account, store, writer, settings
+        self.client = client
+        self.now = clock()
+        self.harvester = Harvester(client)
+        self.source = f"entra_app_secrets://{account.name}"
+        self.summary = RunSummary(run_id=str(uuid.uuid4()), account=account.name)
+        self.counts = self.summary.counts
+        for name in ("applications", "service_principals", "credentials", "secrets", "signins_new", "findings"):
+            self.counts[name] = 0
+        posture = store.load(posture_key(account)) or {}
+        self.usage = UsageTracker(settings.signin_lookback_hours, posture.get("usage"))
+        self.fingerprints = dict(posture.get("fingerprints") or {})
+        self.new_fingerprints = {}
+        self.last_snapshot = parse_time(posture.get("last_snapshot"))
+        self.snapshot = (settings.posture_mode == "full" or self.last_snapshot is None or
+                         self.now - self.last_snapshot >= dt.timedelta(hours=settings.snapshot_interval_hours))
+        self.identities = {}
+        self.certificate_app_ids = set()
+        self.newest_signin = None
+
+    # ----------------------------------------------------------------------------------- output
+
+    def emit(self, sourcetype, body, when=None):
+        self.writer.write(hec_event(body, sourcetype=sourcetype, source=self.source, host=self.settings.host,
+                                    time=(when or self.now).timestamp()))
+
+    def emit_posture(self, sourcetype, identity, body, stable_fields):
+        """Posture events (findings, credentials): always in full mode; when changed in changes mode."""
+        digest = hashlib.sha256(json.dumps({k: body.get(k) for k in stable_fields}, sort_keys=True,
+                                           default=str).encode()).hexdigest()[:16]
+        self.new_fingerprints[identity] = digest
+        if self.snapshot or self.fingerprints.get(identity) != digest:
+            self.emit(sourcetype, body)
+            return True
+        return False
+
+    # --------------------------------------------------------------------------------- sign-ins
+
+    def read_signins(self):
+        cursor = SigninCursor(self.store.load(signin_key(self.account)), now=self.now,
+                              lookback_hours=self.settings.signin_lookback_hours,
+                              overlap_minutes=self.settings.signin_overlap_minutes)
+        for lower, upper, skip in cursor.ranges():
+            for page in self.harvester.signin_pages(iso(lower), iso(upper)):
+                on_page = set()
+                for record in page.items:
+                    record_id = record.get("id")
+                    if not record_id or record_id in on_page or cursor.already_read(record_id, skip):
+                        continue
+                    on_page.add(record_id)
+                    self.usage.add_signin(record)
+                    self.emit(cim.SOURCETYPE_SIGNIN,
+                              cim.signin_event(record, account=self.account.name, tenant_id=self.account.tenant_id),
+                              when=parse_time(record.get("createdDateTime")))
+                    self.counts["signins_new"] += 1
+                self.writer.flush()
+                cursor.page_read(lower, page.items, skip)
+                self.store.save(signin_key(self.account), cursor.to_state())
+            cursor.range_done(upper)
+            self.store.save(signin_key(self.account), cursor.to_state())
+        self.newest_signin = cursor.newest_seen
+
+    def read_credential_activity(self):
+        for key_id, last_used in self.harvester.credential_activity():
+            self.usage.note_last_use(key_id, last_used)
+
+    # -------------------------------------------------------------------------------- inventory
+
+    def credential_inventory(self, credential):
+        when = correlate.timing(credential, self.now)
+        body = cim.credential_event(credential, when, self.usage.summary(credential.key_id),
+                                    account=self.account.name, tenant_id=self.account.tenant_id)
+        self.counts["credentials"] += 1
+        self.emit_posture(cim.SOURCETYPE_CREDENTIAL, f"credential|{credential.object_id}|{credential.key_id}", body,
+                          ("credential_type", "display_name", "start_time", "end_time", "status", "app_name"))
+
+    def read_applications(self):
+        for application in self.harvester.applications():
+            self.counts["applications"] += 1
+            credentials = list(credentials_of(application, "application"))
+            for credential in credentials:
+                self.credential_inventory(credential)
+            if correlate.valid_certificate(credentials, self.now):
+                self.certificate_app_ids.add(application.get("appId"))
+            secrets = [credential for credential in credentials if credential.is_secret]
+            if secrets:
+                identity = self._identity(application)
+                identity.application = {key: application.get(key) for key in ("id", "displayName", "signInAudience")}
+                identity.secrets.extend(secrets)
+
+    def read_service_principals(self):
+        for principal in self.harvester.service_principals():
+            self.counts["service_principals"] += 1
+            credentials = list(credentials_of(principal, "servicePrincipal"))
+            for credential in credentials:
+                self.credential_inventory(credential)
+            secrets = [credential for credential in credentials if credential.is_secret]
+            app_id = principal.get("appId")
+            if secrets or app_id in self.identities:
+                identity = self._identity(principal)
+                identity.service_principal = {key: principal.get(key) for key in
+                                              ("id", "displayName", "accountEnabled", "signInAudience")}
+                identity.secrets.extend(secrets)
+                identity.has_certificate = identity.has_certificate or any(
+                    c.credential_type == "certificate" and (c.usage or "").lower() == "verify"
+                    and not correlate.timing(c, self.now).expired for c in credentials)
+
+    def _identity(self, graph_object):
+        app_id = graph_object.get("appId") or ""
+        identity = self.identities.get(app_id)
+        if identity is None:
+            identity = self.identities[app_id] = _Identity(app_id=app_id)
+        identity.app_name = identity.app_name or graph_object.get("displayName") or ""
+        return identity
+
+    # ---------------------------------------------------------------------------------- details
+
+    def contexts(self):
+        """AppContext per appId holding a secret, from batched per-object reads."""
+        identities = self.identities
+        app_objects = {i.application["id"]: app_id for app_id, i in identities.items() if i.application}
+        sp_objects = {i.service_principal["id"]: app_id for app_id, i in identities.items() if i.service_principal}
+
+        federated = {}
+        for object_id, records in self.harvester.per_object(FEDERATED_CREDENTIALS, app_objects):
+            application = identities[app_objects[object_id]].application
+            credentials = list(correlate.federated_credentials_of(
+                {**application, "appId": app_objects[object_id]}, records or ()))
+            for credential in credentials:
+                self.credential_inventory(credential)
+            federated[app_objects[object_id]] = bool(credentials)
+
+        owners = {}
+        for object_id, records in self.harvester.per_object(APPLICATION_OWNERS, app_objects):
+            owners[app_objects[object_id]] = tuple(
+                owner.get("userPrincipalName") or owner.get("displayName") or owner.get("id") or ""
+                for owner in records or ())
+
+        assignments = dict(self.harvester.per_object(APP_ROLE_ASSIGNMENTS, sp_objects))
+        permissions = self.harvester.permissions(assignments)
+        role_names = self.harvester.role_definitions() if sp_objects else {}
+        roles = self.harvester.role_assignments(sp_objects)
+
+        for app_id, identity in identities.items():
+            sp = identity.service_principal or {}
+            app = identity.application or {}
+            sp_id = sp.get("id")
+            yield identity, AppContext(
+                app_id=app_id,
+                app_name=identity.app_name,
+                application_object_id=app.get("id"),
+                service_principal_id=sp_id,
+                sign_in_audience=app.get("signInAudience") or sp.get("signInAudience"),
+                account_enabled=sp.get("accountEnabled") if sp else None,
+                has_certificate=identity.has_certificate or app_id in self.certificate_app_ids,
+                has_federated_credential=federated.get(app_id, False),
+                permissions=tuple(Permission(*entry) for entry in permissions.get(sp_id, ())),
+                directory_roles=tuple(sorted({role_names.get(role_id, role_id) for role_id in roles.get(sp_id, ())})),
+                owners=owners.get(app_id, ()),
+                is_collector_app=app_id.lower() == (self.account.client_id or "").lower(),
+                collector_uses_secret=self.account.auth_method == "secret")
+
+    # --------------------------------------------------------------------------------- findings
+
+    def assess_and_emit(self):
+        for identity, context in self.contexts():
+            for credential in identity.secrets:
+                facts = correlate.secret_facts(credential, context, self.usage.summary(credential.key_id),
+                                               self.now, self.settings.recent_days)
+                finding = assess(facts, many_ips=self.settings.many_source_ips)
+                body = cim.finding_event(finding, account=self.account.name, tenant_id=self.account.tenant_id)
+                self.counts["secrets"] += 1
+                self.counts["findings"] += 1
+                self.summary.by_severity[finding.severity] = self.summary.by_severity.get(finding.severity, 0) + 1
+                self.summary.findings.append((finding.severity, finding.score, body["app_name"],
+                                              credential.object_type, credential.key_id))
+                self.emit_posture(cim.SOURCETYPE_FINDING, f"finding|{body['id']}", body,
+                                  ("severity", "risk_score", "risk_factors", "end_time", "account_enabled",
+                                   "permissions", "directory_roles", "app_name"))
+
+    def commit_posture(self):
+        self.writer.flush()
+        self.store.save(posture_key(self.account), {
+            "version": STATE_VERSION,
+            "usage": self.usage.to_state(),
+            "fingerprints": self.new_fingerprints,
+            "last_snapshot": iso(self.now) if self.snapshot else iso(self.last_snapshot),
+        })
+
+
+def open_client(account):
+    """The Graph client for an account (MSAL token provider over the account's pinned session)."""
+    from connector.auth import TokenProvider, session_for
+    from connector.graph import GraphClient
+
+    return GraphClient(account, TokenProvider(account, session_for(account)))
+
+
+def run_scan(account, store, writer, settings=None, *, client=None, clock=utcnow):
+    """Scan one account; write events to `writer`; commit checkpoints to `store`. Never raises for a
+    Graph or sign-in failure: the harvest event and the summary say what failed."""
+    settings = settings or ScanSettings()
+    own_client = client is None
+    started = time.monotonic()
+    run = None
+    try:
+        client = client or open_client(account)
+        run = _Run(account, store, writer, settings, client, clock)
+        _execute(run)
+    except (AddonError, OSError) as error:
+        if run is None:
+            raise
+        run.harvester.record_error("scan", error)
+        run.summary.status = "failure"
+    finally:
+        if run is not None:
+            _finish(run, started)
+        if own_client and client is not None:
+            client.close()
+    return run.summary
+
+
+def _execute(run):
+    if run.settings.read_signins:
+        try:
+            run.read_signins()
+        except AuthenticationError:
+            raise
+        except GraphError as error:
+            # no licence, no permission, retention: the inventory and findings still matter
+            run.harvester.record_error("signins", error)
+    if run.settings.read_credential_activity:
+        run.read_credential_activity()
+    run.usage.prune(run.now)
+    run.read_applications()
+    run.read_service_principals()
+    run.assess_and_emit()
+    run.commit_posture()
+
+
+def _finish(run, started):
+    summary = run.summary
+    summary.errors = list(run.harvester.errors)
+    if summary.status != "failure" and summary.errors:
+        summary.status = "partial"
+    summary.duration_s = time.monotonic() - started
+    stats = getattr(run.client, "stats", None)
+    summary.requests = getattr(stats, "requests", 0)
+    summary.throttled = getattr(stats, "throttled", 0)
+    lag = (run.now - run.newest_signin).total_seconds() if run.newest_signin else None
+    run.emit(cim.SOURCETYPE_HARVEST, cim.harvest_event(
+        account=run.account.name, tenant_id=run.account.tenant_id, run_id=summary.run_id, status=summary.status,
+        started=iso(run.now), duration_s=summary.duration_s, stats=stats, errors=summary.errors,
+        counts=summary.counts, signin_lag_s=round(lag, 1) if lag is not None else None,
+        mode="full" if run.snapshot else "changes", auth_method=run.account.auth_method))
+    run.writer.flush()
+    log.info("scan.finished", account=run.account.name, run_id=summary.run_id, status=summary.status,
+             duration_s=round(summary.duration_s, 3), requests=summary.requests, throttled=summary.throttled,
+             errors=len(summary.errors), **summary.counts)
+
+
+# ------------------------------------------------------------------------------------------- CLI
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "informational")
+
+
+def format_summary(summary, limit=None):
+    """A table a person reads at the end of a run: findings by severity, then the worst first."""
+    lines = [f"run {summary.run_id}  account {summary.account}  status {summary.status}  "
+             f"{summary.duration_s:.1f}s  {summary.requests} Graph requests ({summary.throttled} throttled)"]
+    counts = summary.counts
+    lines.append(f"applications {counts.get('applications', 0)}  service principals "
+                 f"{counts.get('service_principals', 0)}  credentials {counts.get('credentials', 0)}  "
+                 f"new sign-ins {counts.get('signins_new', 0)}  findings {counts.get('findings', 0)}  ("
+                 + ", ".join(f"{summary.by_severity.get(s, 0)} {s}" for s in SEVERITY_ORDER) + ")")
+    ranked = sorted(summary.findings, key=lambda f: (-f[1], SEVERITY_ORDER.index(f[0]), f[2], f[4]))
+    if ranked:
+        lines.append("")
+        lines.append(f"{'SEVERITY':<14}{'SCORE':>5}  {'OBJECT':<17}{'KEY ID':<38}APP")
+        for severity, score, app_name, object_type, key_id in ranked[:limit]:
+            lines.append(f"{severity:<14}{score:>5}  {object_type:<17}{key_id:<38}{_printable(app_name)}")
+        if limit is not None and len(ranked) > limit:
+            lines.append(f"... and {len(ranked) - limit} more (see the events)")
+    for error in summary.errors:
+        lines.append(f"error in {error.get('stage')}: {error.get('message')}")
+    return "\n".join(lines)
+
+
+def _printable(text, width=60):
+    """Hostile display names (control characters, very long) must not break a terminal table."""
+    cleaned = "".join(ch if ch.isprintable() else "\ufffd" for ch in (text or ""))
+    return cleaned if len(cleaned) <= width else cleaned[:width - 1] + "\u2026"
+
+
+def settings_from_args(args, **overrides):
+    values = {}
+    if getattr(args, "signin_lookback_hours", None) is not None:
+        values["signin_lookback_hours"] = args.signin_lookback_hours
+    values.update(overrides)
+    return ScanSettings(**values)
+
+
+def cli_scan(args):
+    from connector.checkpoint import FileCheckpointStore
+    from connector.config import account_from_cli
+    from connector.logs import configure_logging
+
+    configure_logging(args.log_level)
+    try:
+        account = account_from_cli(args)
+        settings = settings_from_args(args)
+    except ConfigError as error:
+        print(f"entra-app-secrets: error: {error}", file=sys.stderr)
+        return 2
+    store = FileCheckpointStore(args.state_dir or "entra-app-secrets-state")
+    to_stdout = args.output in (None, "-")
+    writer = JsonLinesWriter(sys.stdout) if to_stdout else JsonLinesWriter.to_path(args.output)
+    try:
+        summary = run_scan(account, store, writer, settings)
+    except AuthenticationError as error:
+        print(f"entra-app-secrets: sign-in failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        writer.close()
+    print(format_summary(summary), file=sys.stderr if to_stdout else sys.stdout)
+    return summary.exit_code

@@ -85,6 +85,8 @@ def build_parser():
             action.add_argument("--key-id", required=True, help="keyId of the password credential to remove")
         action.add_argument("--dry-run", action="store_true", help="show what would change and change nothing")
         action.add_argument("--force", action="store_true", help="remove a secret even if it was used recently")
+        action.add_argument("--state-dir", metavar="DIR", help="where removals are journaled so a repeat is "
+                            "recognised (default ./entra-app-secrets-state)")
         _add_common(action)
 
     demo = sub.add_parser("demo", help="start the simulated demo tenant and scan it",

@@ -387,3 +387,46 @@ def test_audit_record_of_a_disable_names_the_app_as_user_and_the_analyst_as_src_
     event = actions.audit_fields(run(actions.DISABLE_APP, graph), invocation=INVOCATION)
     assert (event["action"], event["object_category"], event["object_attrs"]) == ("modified", "user", ["accountEnabled"])
     assert (event["user"], event["src_user"]) == ("Payroll sync", "analyst1")
+
+
+# --- the CLI -----------------------------------------------------------------------------------------
+def cli(argv, graph, tmp_path, monkeypatch):
+    import io
+
+    from connector.cli import build_parser
+
+    monkeypatch.delenv("SPLUNK_HOME", raising=False)
+    monkeypatch.setenv("ENTRA_CLIENT_SECRET", "cli-secret-value-never-printed")
+    args = build_parser().parse_args(["respond", *argv, "--tenant-id", TENANT, "--client-id", COLLECTOR_APP_ID,
+                                      "--state-dir", str(tmp_path / "state")])
+    out, err = io.StringIO(), io.StringIO()
+    code = actions.cli_respond(args, graph_factory=lambda account: graph, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_remove_secret_prints_the_audit_record_and_repeats_harmlessly(graph, tmp_path, monkeypatch):
+    import json
+
+    argv = ["remove-secret", "--app-id", APP_ID, "--object-type", "application", "--object-id", APP_OBJECT,
+            "--key-id", KEY_ON_APP, "--force"]
+    graph.sign_in_activity[KEY_ON_APP] = "2026-11-28T10:00:00Z"
+    code, out, err = cli(argv, graph, tmp_path, monkeypatch)
+    event = json.loads(out)
+    assert code == 0 and event["outcome"] == "changed" and event["forced"] is True
+    assert event["command"] == "entra_remove_secret" and event["account"] == "cli"
+    assert err.startswith("changed: removed: secret 'prod'")
+    code, out, err = cli(argv, graph, tmp_path, monkeypatch)
+    assert code == 0 and json.loads(out)["outcome"] == "already_done"
+    assert "cli-secret-value-never-printed" not in out + err
+
+
+def test_cli_refuses_the_account_it_signs_in_as_and_bad_targets(graph, tmp_path, monkeypatch):
+    code, out, err = cli(["disable-app", "--app-id", COLLECTOR_APP_ID], graph, tmp_path, monkeypatch)
+    assert code == 1 and "protected" in err and graph.writes == []
+    code, out, err = cli(["disable-app", "--app-id", "nope"], graph, tmp_path, monkeypatch)
+    assert code == 2 and "not a GUID" in err and out == ""
+
+
+def test_cli_dry_run_disable(graph, tmp_path, monkeypatch):
+    code, out, err = cli(["disable-app", "--app-id", APP_ID, "--dry-run"], graph, tmp_path, monkeypatch)
+    assert code == 0 and err.startswith("dry_run: dry run: would set accountEnabled=false") and graph.writes == []

@@ -19,7 +19,9 @@ from connector.logs import get_logger
 DEFAULT_TIMEOUT = (10, 30)  # (connect, read) seconds for the token endpoint
 _AADSTS = re.compile(r"\bAADSTS(\d+)\b")
 
-log = get_logger("connector.auth")
+
+def _log():
+    return get_logger("connector.auth")
 
 
 class PinnedSession(requests.Session):
@@ -64,19 +66,26 @@ class TokenProvider:
             result = app.acquire_token_for_client(scopes=[self.account.graph_scope])
         except requests.RequestException as exc:
             raise self._unreachable(exc) from None
+        except msal.exceptions.MsalServiceError as exc:  # MSAL raises it for an HTTP 5xx answer
+            raise AuthenticationError(None, self._scrub(
+                f"token endpoint {self.account.login_host} failed ({exc}); try again later")) from None
         except ValueError as exc:  # MSAL: non-JSON answer, or a token endpoint that is not https
             raise AuthenticationError(None, self._scrub(f"unusable answer from the token endpoint: {exc}")) from None
         if "access_token" not in result:
             raise self._refused(result)
         if result.get("token_source") == "identity_provider":
-            log.info("auth.token_acquired", account=self.account.name, auth_method=self.auth_method,
+            _log().info("auth.token_acquired", account=self.account.name, auth_method=self.auth_method,
                      expires_in=result.get("expires_in"))
         return result["access_token"]
 
     def invalidate(self):
         """Forget the cached token so the next `.token()` asks the token endpoint (after a 401)."""
+        # Not msal's remove_tokens_for_client(): it looks up authority aliases on Microsoft's
+        # discovery endpoint first. The cache only ever holds this client's app-only tokens.
         if self._app is not None:
-            self._app.remove_tokens_for_client()
+            cache = self._app.token_cache
+            for access_token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                cache.remove_at(access_token)
 
     def close(self):
         if self._http_client is not None:
@@ -129,7 +138,7 @@ class TokenProvider:
         codes = result.get("error_codes") or []
         code = f"AADSTS{codes[0]}" if codes else _aadsts_in(description)
         message = _AADSTS.sub("", message, count=1).lstrip(": ").strip() or message
-        log.warning("auth.token_refused", account=self.account.name, auth_method=self.auth_method,
+        _log().warning("auth.token_refused", account=self.account.name, auth_method=self.auth_method,
                     aadsts_code=code, error=result.get("error"), correlation_id=result.get("correlation_id"))
         return AuthenticationError(code, self._scrub(message), error=result.get("error"),
                                    correlation_id=result.get("correlation_id"))

@@ -121,9 +121,9 @@ def read_certificate(path):
     key_block = _pem_block(data, b"PRIVATE KEY")
     cert_block = _pem_block(data, b"CERTIFICATE")
     if key_block is None or cert_block is None:
-        missing = " and ".join(n for n, b in (("a private key", key_block), ("a certificate", cert_block)) if b is None)
-        raise ConfigError(f"certificate_path {path!r} holds no {missing}; it must hold both the PEM private key "
-                          f"and the PEM certificate registered on the app")
+        missing = " and the ".join(n for n, b in (("private key", key_block), ("certificate", cert_block)) if b is None)
+        raise ConfigError(f"certificate_path {path!r} is missing the {missing}; it must hold both the PEM private "
+                          f"key and the PEM certificate registered on the app")
     try:
         key = serialization.load_pem_private_key(key_block, password=None)
     except TypeError:

@@ -61,10 +61,11 @@ class _Answer:
 class _TransportFailure(Exception):
     """No usable answer for one attempt; `sent_nothing` when the request never reached the server."""
 
-    def __init__(self, reason, sent_nothing=False):
+    def __init__(self, reason, sent_nothing=False, retryable=True):
         super().__init__(reason)
         self.reason = reason
         self.sent_nothing = sent_nothing
+        self.retryable = retryable
 
 
 def _log():
@@ -188,7 +189,7 @@ class GraphClient:
             except _TransportFailure as failure:
                 status, answer_headers = None, {}
                 error = GraphTransportError(None, "transport", failure.reason, method=method, path=_path_of(url))
-                retry_allowed = idempotent or failure.sent_nothing
+                retry_allowed = failure.retryable and (idempotent or failure.sent_nothing)
             else:
                 if answer.status < 400:
                     return answer
@@ -235,7 +236,8 @@ class GraphClient:
             reason = f"{type(exc).__name__}: {scrub(exc)}"
             _log().warning("graph.request", method=method, path=path, status=None, error=reason,
                            duration_ms=_ms_since(started), client_request_id=request_headers["client-request-id"])
-            raise _TransportFailure(reason, sent_nothing=_sent_nothing(exc)) from None
+            raise _TransportFailure(reason, sent_nothing=_sent_nothing(exc),
+                                    retryable=not _is_permanent(exc)) from None
         self.stats.bytes_received += len(content)
         self.stats.by_status[response.status_code] += 1
         request_id = response.headers.get("request-id")
@@ -263,6 +265,18 @@ class GraphClient:
 
 
 _UNREADABLE = object()
+# Failures that the same request will meet again: an untrusted certificate, a malformed URL.
+_PERMANENT_FAILURES = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                       requests.exceptions.MissingSchema)
+
+
+def _is_permanent(exc):
+    if isinstance(exc, _PERMANENT_FAILURES):
+        return True
+    # A TLS handshake cut by the network is worth another try; a certificate we do not trust is not.
+    text = str(exc).lower()
+    return isinstance(exc, requests.exceptions.SSLError) and (
+        "certificate verify failed" in text or "hostname" in text or "doesn't match" in text)
 
 
 def _parse_body(response, content):

@@ -69,9 +69,9 @@ class RetryPolicy:
 
     def backoff(self, attempt):
         """Exponential backoff with jitter for the given (1-based) failed attempt, from tenacity's policy."""
-        wait = tenacity.wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max,
-                                                jitter=self.jitter)
-        return float(wait(SimpleNamespace(attempt_number=attempt)))
+        wait = (tenacity.wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
+                + tenacity.wait_random(0, self.jitter))
+        return min(self.backoff_max, float(wait(SimpleNamespace(attempt_number=attempt))))
 
     def decide(self, status, headers, attempt, waited):
         """Seconds to wait before the next attempt, or None to give up.

@@ -1,0 +1,227 @@
+"""Build the Splunk app tarball: dist/TA-entra-app-secrets-<version>.tar.gz.
+
+The tarball holds one folder, TA-entra-app-secrets/, with the Splunk app files from the checkout,
+`lib/connector/`, and the runtime dependencies vendored under `lib/` (bin scripts put `../lib` first on
+sys.path). What is vendored and what is not:
+
+- Pure-Python wheels only, chosen for Python 3.9 (`--platform any --implementation py`), so the same
+  lib/ works under Splunk's Python 3.9 and 3.13 on every OS. A compiled wheel is built for one
+  interpreter ABI and one platform, and AppInspect flags binaries outside bin/.
+- `cryptography` (and its `cffi`/`pycparser`) is compiled, so it is NOT vendored: msal imports it
+  only to sign a certificate assertion, and Splunk's own Python ships it. Secret-based sign-in needs
+  nothing from Splunk.
+- `urllib3` stays below 2: urllib3 2 refuses to import on Pythons built against OpenSSL older than
+  1.1.1, which some Splunk 9 builds are.
+- splunk-sdk has no wheel on PyPI; it is pure Python, so it is built from its sdist.
+
+The simulator, tests, benchmarks and dev tools are never copied: only the folders listed below are.
+Entries are sorted with fixed owners, modes and times, so two builds of one tree are byte-identical.
+"""
+import configparser
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+from connector import APP_ID
+from connector.logs import configure_logging, get_logger
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP_FOLDERS = ("default", "bin", "metadata", "README", "static", "appserver")
+APP_FILES = ("LICENSE", "README.md", "README.txt")
+
+# pure-Python wheels for Python 3.9+ (runtime dependencies and theirs, each named explicitly)
+WHEEL_REQUIREMENTS = (
+    "msal>=1.31,<2",
+    "PyJWT>=2.8,<3",               # msal: client assertions
+    "requests>=2.31,<3",
+    "urllib3>=1.26.18,<2",         # requests; see the module docstring for the <2
+    "certifi>=2023.7.22",          # requests
+    "idna>=3.4,<4",                # requests
+    "charset-normalizer>=3,<4",    # requests (its py3-none-any wheel is pure Python)
+    "tenacity>=8.2,<10",
+    "structlog>=23.1",
+    "typing-extensions>=4.6",      # structlog on Python < 3.11
+    "deprecation>=2.1,<3",         # splunk-sdk
+    "packaging>=23",               # deprecation
+)
+# no wheel on PyPI, pure Python: built locally from the sdist
+SDIST_REQUIREMENTS = ("splunk-sdk>=2.1.1,<3",)
+# compiled, supplied by Splunk's own Python; documented in the README ("Python dependencies")
+PROVIDED_BY_SPLUNK = ("cryptography", "cffi", "pycparser")
+VENDOR_PYTHON_VERSION = "3.9"
+
+# names never copied into the app, wherever they are
+EXCLUDED_NAMES = {"__pycache__", "local", "local.meta", ".DS_Store", ".git", ".gitignore", ".gitkeep"}
+EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
+COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll", ".exe", ".a", ".lib")
+
+DIR_MODE, FILE_MODE = 0o755, 0o644  # AppInspect fails an execute bit outside bin/; 644 is fine in bin/
+FIXED_MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))  # 1980-01-01: reproducible builds
+
+log = get_logger(__name__)
+
+
+class PackagingError(Exception):
+    """The app cannot be packaged; the message says what to fix."""
+
+
+def read_app_version(source_dir=REPO_ROOT):
+    """The version from default/app.conf [id], checked against [launcher] (both must agree)."""
+    conf = configparser.ConfigParser(interpolation=None)
+    path = os.path.join(source_dir, "default", "app.conf")
+    if not conf.read(path, encoding="utf-8"):
+        raise PackagingError(f"{path} is missing")
+    version = conf.get("id", "version", fallback=None)
+    if not version:
+        raise PackagingError(f"{path} has no [id] version")
+    launcher_version = conf.get("launcher", "version", fallback=version)
+    if launcher_version != version:
+        raise PackagingError(f"{path}: [launcher] version {launcher_version} differs from [id] version {version}")
+    return version
+
+
+def build_package(output_dir="dist", *, source_dir=REPO_ROOT, vendor_cache_dir=None):
+    """Build the tarball and return its path."""
+    version = read_app_version(source_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    target = os.path.join(output_dir, f"{APP_ID}-{version}.tar.gz")
+    with tempfile.TemporaryDirectory(prefix="ta-package-") as staging:
+        app_dir = os.path.join(staging, APP_ID)
+        _copy_app_files(source_dir, app_dir)
+        lib_dir = os.path.join(app_dir, "lib")
+        _vendor_dependencies(lib_dir, vendor_cache_dir or os.path.join(source_dir, ".cache", "vendor"))
+        _copy_tree(os.path.join(source_dir, "connector"), os.path.join(lib_dir, "connector"))
+        _refuse_compiled_files(lib_dir)
+        _write_tarball(staging, APP_ID, target)
+    log.info("package.built", path=target, version=version, bytes=os.path.getsize(target))
+    return target
+
+
+def _copy_app_files(source_dir, app_dir):
+    os.makedirs(app_dir)
+    for folder in APP_FOLDERS:
+        if os.path.isdir(os.path.join(source_dir, folder)):
+            _copy_tree(os.path.join(source_dir, folder), os.path.join(app_dir, folder))
+    for name in APP_FILES:
+        if os.path.isfile(os.path.join(source_dir, name)):
+            shutil.copyfile(os.path.join(source_dir, name), os.path.join(app_dir, name))
+    for required in ("default/app.conf", "metadata/default.meta"):
+        if not os.path.isfile(os.path.join(app_dir, required)):
+            raise PackagingError(f"{required} is missing from {source_dir}")
+
+
+def _is_excluded(name):
+    return name in EXCLUDED_NAMES or name.endswith(EXCLUDED_SUFFIXES)
+
+
+def _copy_tree(source, destination):
+    shutil.copytree(source, destination, ignore=lambda _dir, names: [n for n in names if _is_excluded(n)])
+
+
+# --- vendoring -----------------------------------------------------------------------------------------
+def _requirements_key():
+    text = "\n".join((VENDOR_PYTHON_VERSION, *WHEEL_REQUIREMENTS, "--sdist--", *SDIST_REQUIREMENTS))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _vendor_dependencies(lib_dir, cache_root):
+    """Fill lib_dir with the vendored packages, from a cache keyed by the requirement lists."""
+    cached = os.path.join(cache_root, _requirements_key())
+    if not os.path.isfile(os.path.join(cached, ".complete")):
+        _pip_install_into(cached)
+    _copy_tree(cached, lib_dir)
+    os.remove(os.path.join(lib_dir, ".complete"))
+
+
+def _pip_install_into(directory):
+    shutil.rmtree(directory, ignore_errors=True)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--no-deps", "--no-compile", "--target", directory]
+    _run(pip + ["--only-binary=:all:", "--platform", "any", "--python-version", VENDOR_PYTHON_VERSION,
+                "--implementation", "py", *WHEEL_REQUIREMENTS])
+    _run(pip + ["--no-binary=:all:", *SDIST_REQUIREMENTS])
+    # console scripts written for this machine's interpreter, and the packages' own test suites:
+    # Splunk never runs them
+    shutil.rmtree(os.path.join(directory, "bin"), ignore_errors=True)
+    for root, dirs, _files in os.walk(directory):
+        for name in [d for d in dirs if d in ("tests", "test")]:
+            shutil.rmtree(os.path.join(root, name))
+            dirs.remove(name)
+    with open(os.path.join(directory, ".complete"), "w", encoding="utf-8") as marker:
+        marker.write("\n".join((*WHEEL_REQUIREMENTS, *SDIST_REQUIREMENTS)) + "\n")
+
+
+def _run(command):
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).splitlines()
+                 if line.strip() and "is ignored" not in line]
+        reason = lines[-1] if lines else f"exit code {result.returncode}"
+        raise PackagingError(f"vendoring the dependencies with pip failed: {reason}")
+
+
+def _refuse_compiled_files(lib_dir):
+    for root, _dirs, files in os.walk(lib_dir):
+        for name in files:
+            if name.endswith(COMPILED_SUFFIXES):
+                raise PackagingError(f"compiled file {os.path.relpath(os.path.join(root, name), lib_dir)} "
+                                     "would be vendored; it breaks on other platforms and fails AppInspect")
+
+
+# --- tarball -------------------------------------------------------------------------------------------
+def _tar_entries(staging, top):
+    """(archive name, path on disk) for every directory and file, sorted, directories first."""
+    yield top, os.path.join(staging, top)
+    for root, dirs, files in os.walk(os.path.join(staging, top)):
+        dirs.sort()
+        for name in dirs + sorted(files):
+            path = os.path.join(root, name)
+            yield os.path.relpath(path, staging).replace(os.sep, "/"), path
+
+
+def _tar_info(name, path):
+    info = tarfile.TarInfo(name)
+    info.mtime = FIXED_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if os.path.isdir(path):
+        info.type, info.mode = tarfile.DIRTYPE, DIR_MODE
+    else:
+        info.type, info.mode, info.size = tarfile.REGTYPE, FILE_MODE, os.path.getsize(path)
+    return info
+
+
+def _write_tarball(staging, top, target):
+    partial = target + ".partial"
+    with open(partial, "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=FIXED_MTIME) as zipped, \
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, path in _tar_entries(staging, top):
+            info = _tar_info(name, path)
+            if info.isdir():
+                tar.addfile(info)
+            else:
+                with open(path, "rb") as handle:
+                    tar.addfile(info, handle)
+    os.replace(partial, target)
+
+
+def cli_package(args):
+    """`entra-app-secrets package [--output DIR]`: print the tarball path; 1 with a reason on failure."""
+    configure_logging(getattr(args, "log_level", "INFO"))
+    try:
+        path = build_package(args.output)
+    except PackagingError as error:
+        print(f"entra-app-secrets package: {error}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+__all__ = ["build_package", "cli_package", "read_app_version", "PackagingError",
+           "WHEEL_REQUIREMENTS", "SDIST_REQUIREMENTS", "PROVIDED_BY_SPLUNK"]

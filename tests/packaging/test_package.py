@@ -1,0 +1,253 @@
+"""The Splunk app tarball: what is in it, how it is laid out, and what AppInspect says about it.
+
+The checks are generic on purpose: they keep holding as inputs, alert actions and dashboards land.
+"""
+import ast
+import configparser
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+import connector
+from connector import package
+
+REPO_ROOT = package.REPO_ROOT
+APP = "TA-entra-app-secrets"
+APPINSPECT = os.path.join(REPO_ROOT, ".venv-appinspect", "bin", "splunk-appinspect")
+# at the app's top level or directly under lib/
+NEVER_PACKAGED = {"entra_simulator", "tests", "test", "bench", "dev.py", "setup.py", ".ci", ".venv", ".git",
+                  "local", "Makefile", "pytest.ini", "dist", ".cache", "bin"}
+NEVER_ANYWHERE = {"__pycache__", "local.meta", "tests", "entra_simulator"}
+HEAVY_TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = package.build_package(str(tmp_path_factory.mktemp("dist")))
+    with tarfile.open(path) as tar:
+        members = {member.name: member for member in tar.getmembers()}
+        # app files and lib/connector as bytes; the rest of lib/ is only listed
+        texts = {name: tar.extractfile(member).read() for name, member in members.items()
+                 if member.isfile() and (not name.startswith(f"{APP}/lib/")
+                                         or name.startswith(f"{APP}/lib/connector/"))}
+    return {"path": path, "members": members, "texts": texts}
+
+
+def _conf(text):
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read_string(text.decode("utf-8"))
+    return parser
+
+
+def test_tarball_is_named_for_the_version_and_holds_one_app_folder(built):
+    assert os.path.basename(built["path"]) == f"{APP}-{connector.__version__}.tar.gz"
+    assert {name.split("/")[0] for name in built["members"]} == {APP}
+
+
+def test_every_version_agrees(built):
+    app_conf = _conf(built["texts"][f"{APP}/default/app.conf"])
+    setup_version = subprocess.run([sys.executable, "setup.py", "--version"], cwd=REPO_ROOT, check=True,
+                                   capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    assert app_conf["id"]["version"] == app_conf["launcher"]["version"] == connector.__version__ == setup_version
+    assert app_conf["id"]["name"] == app_conf["package"]["id"] == APP
+
+
+def test_app_layout_and_vendored_lib(built):
+    names = set(built["members"])
+    for required in ("default/app.conf", "metadata/default.meta", "LICENSE", "static/appIcon.png",
+                     "static/appIcon_2x.png", "lib/connector/__init__.py", "lib/connector/logs.py",
+                     "lib/msal/__init__.py", "lib/requests/__init__.py", "lib/splunklib/__init__.py",
+                     "lib/structlog/__init__.py", "lib/tenacity/__init__.py", "lib/jwt/__init__.py"):
+        assert f"{APP}/{required}" in names, required
+    assert f"{APP}/README.md" in names or f"{APP}/README.txt" in names
+    for folder in ("bin", "default", "README", "static", "appserver"):
+        if os.path.isdir(os.path.join(REPO_ROOT, folder)):
+            source = {os.path.relpath(os.path.join(root, f), REPO_ROOT).replace(os.sep, "/")
+                      for root, _dirs, files in os.walk(os.path.join(REPO_ROOT, folder)) for f in files
+                      if "__pycache__" not in root and not f.endswith(".pyc")}
+            assert {f"{APP}/{s}" for s in source} <= names, f"{folder}/ copied whole"
+
+
+def test_nothing_that_must_stay_out_is_packaged(built):
+    for name in built["members"]:
+        parts = name.split("/")
+        assert not set(parts) & NEVER_ANYWHERE, name
+        if len(parts) > 1:
+            assert parts[1] not in NEVER_PACKAGED - {"bin"}, name
+        if len(parts) > 2 and parts[1] == "lib":
+            assert parts[2] not in NEVER_PACKAGED | set(package.PROVIDED_BY_SPLUNK), name
+        assert not name.endswith((".pyc", ".pyo") + package.COMPILED_SUFFIXES), name
+
+
+def test_modes_owners_and_times_are_fixed(built):
+    for member in built["members"].values():
+        assert member.mode == (0o755 if member.isdir() else 0o644), member.name
+        assert (member.uid, member.gid, member.mtime) == (0, 0, package.FIXED_MTIME), member.name
+        assert member.isdir() or member.isfile(), f"{member.name}: links are not allowed in an app"
+
+
+def test_building_twice_gives_the_same_bytes(built, tmp_path):
+    again = package.build_package(str(tmp_path))
+    with open(built["path"], "rb") as first, open(again, "rb") as second:
+        assert first.read() == second.read()
+
+
+def test_every_runtime_requirement_is_vendored_or_comes_from_splunk():
+    runtime = {_name(req) for req in _setup_runtime_requirements()}
+    vendored = {_name(req) for req in package.WHEEL_REQUIREMENTS + package.SDIST_REQUIREMENTS}
+    assert runtime, "setup.py declares runtime requirements"
+    assert runtime <= vendored | set(package.PROVIDED_BY_SPLUNK), runtime - vendored
+
+
+def _setup_runtime_requirements():
+    """RUNTIME from setup.py, read without running setup()."""
+    with open(os.path.join(REPO_ROOT, "setup.py"), encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "RUNTIME" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("setup.py has no RUNTIME list")
+
+
+def _name(requirement):
+    return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_vendored_lib_imports_on_a_bare_interpreter(built, tmp_path):
+    """lib/ alone (no site-packages) is enough to import the core; only cryptography comes from Splunk."""
+    with tarfile.open(built["path"]) as tar:
+        tar.extractall(tmp_path, filter="data")
+    lib = tmp_path / APP / "lib"
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
+             "import msal, requests, urllib3, splunklib.client, splunklib.modularinput, structlog, tenacity, jwt; "
+             "import connector, connector.logs; "
+             "assert all(m.__file__.startswith(sys.argv[1]) for m in (msal, requests, structlog, connector)); "
+             "print(connector.__version__, urllib3.__version__)")
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(lib)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    version, urllib3_version = result.stdout.split()
+    assert version == connector.__version__, "lib/connector reads the version from the app's default/app.conf"
+    assert urllib3_version.startswith("1."), "urllib3 2 refuses Pythons built on OpenSSL < 1.1.1"
+
+
+def _bin_scripts(built):
+    return {name: text for name, text in built["texts"].items()
+            if re.fullmatch(rf"{APP}/bin/[^/]+\.py", name)}
+
+
+def test_bin_scripts_put_lib_first_and_are_python3(built):
+    scripts = _bin_scripts(built)
+    for name, text in scripts.items():
+        tree = ast.parse(text, filename=name)  # Python 3 syntax or it raises
+        assert not text.startswith(b"#!") or b"python3" in text.splitlines()[0], f"{name}: python3 shebang"
+        for statement in tree.body:
+            if _is_docstring(statement) or _is_plain_import(statement, ("os", "sys", "__future__")):
+                continue
+            assert _is_lib_path_insert(statement), (
+                f"{name}: the first statement after the os/sys imports must be "
+                "sys.path.insert(0, <app>/lib), before anything is imported from lib/")
+            break
+
+
+def _is_docstring(statement):
+    return isinstance(statement, ast.Expr) and isinstance(getattr(statement, "value", None), ast.Constant) \
+        and isinstance(statement.value.value, str)
+
+
+def _is_plain_import(statement, allowed):
+    if isinstance(statement, ast.Import):
+        return all(alias.name in allowed for alias in statement.names)
+    return isinstance(statement, ast.ImportFrom) and statement.module in allowed
+
+
+def _is_lib_path_insert(statement):
+    source = ast.unparse(statement)
+    return source.startswith("sys.path.insert(0,") and "'lib'" in source
+
+
+def test_script_stanzas_name_python3_and_a_required_version(built):
+    """AppInspect fails a script stanza without python.version/python.required (future failure, 4.4.0)."""
+    for conf_name in ("alert_actions.conf", "inputs.conf", "restmap.conf", "commands.conf"):
+        text = built["texts"].get(f"{APP}/default/{conf_name}")
+        if text is None:
+            continue
+        conf = _conf(text)
+        for stanza in conf.sections():
+            if conf_name == "alert_actions.conf" and conf[stanza].get("is_custom") != "1":
+                continue
+            assert conf[stanza].get("python.version") == "python3", f"{conf_name} [{stanza}]"
+            assert conf[stanza].get("python.required"), f"{conf_name} [{stanza}]"
+
+
+def test_appinspect_cloud_checks_pass(built, tmp_path, capsys):
+    if not os.path.exists(APPINSPECT):
+        message = f"{APPINSPECT} is missing: run `python3 dev.py test`, which installs splunk-appinspect there"
+        if os.environ.get("ENTRA_REQUIRE_ALL") or os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    report_path = tmp_path / "appinspect.json"
+    result = subprocess.run(
+        [APPINSPECT, "inspect", built["path"], "--mode", "precert", "--included-tags", "cloud",
+         "--skip-trusted-libraries-update", "--output-file", str(report_path), "--ci"],
+        capture_output=True, text=True, timeout=HEAVY_TIMEOUT, cwd=tmp_path)
+    if not report_path.exists():
+        hint = " (python-magic needs Debian's libmagic1: run `python3 dev.py test`)" if "magic" in result.stderr else ""
+        pytest.fail(f"splunk-appinspect wrote no report{hint}: {result.stderr[-1500:]}")
+    report = json.loads(report_path.read_text())
+    summary = report["summary"]
+    problems, warnings = _findings(report)
+    with capsys.disabled():
+        print(f"\nAppInspect summary: {summary}")
+        for line in warnings:
+            print(f"  AppInspect warning: {line}")
+    assert (summary["failure"], summary["error"], summary["future_failure"]) == (0, 0, 0), "\n".join(problems)
+
+
+def _findings(report):
+    problems, warnings = [], []
+    for app_report in report["reports"]:
+        for group in app_report["groups"]:
+            for check in group["checks"]:
+                messages = [m.get("message", "") for m in check.get("messages", [])]
+                line = f"{check['result']} {check['name']}: " + " | ".join(message[:300] for message in messages[:5])
+                if check["result"] in ("failure", "error", "future_failure"):
+                    problems.append(line)
+                elif check["result"] == "warning":
+                    warnings.append(line)
+    return problems, warnings
+
+
+def test_cli_package_prints_the_path_and_explains_failures(tmp_path, capsys, monkeypatch):
+    from connector.cli import main
+
+    assert main(["package", "--output", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == os.path.join(str(tmp_path), f"{APP}-{connector.__version__}.tar.gz") and os.path.isfile(printed)
+
+    def broken(*_args, **_kwargs):
+        raise package.PackagingError("default/app.conf has no [id] version")
+    monkeypatch.setattr(package, "build_package", broken)
+    assert main(["package", "--output", str(tmp_path)]) == 1
+    assert "default/app.conf has no [id] version" in capsys.readouterr().err
+
+
+def test_missing_app_conf_version_is_reported(tmp_path):
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "app.conf").write_text("[id]\nname = x\n")
+    with pytest.raises(package.PackagingError, match=r"no \[id\] version"):
+        package.read_app_version(str(tmp_path))
+    (tmp_path / "default" / "app.conf").write_text("[id]\nversion = 1.0.0\n[launcher]\nversion = 1.0.1\n")
+    with pytest.raises(package.PackagingError, match="differs"):
+        package.read_app_version(str(tmp_path))
+
+
+def test_compiled_files_are_refused(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "_speedups.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    with pytest.raises(package.PackagingError, match="compiled file pkg/_speedups"):
+        package._refuse_compiled_files(str(tmp_path))

@@ -201,22 +201,21 @@ class SigninCursor:
             # never further back than Graph keeps sign-ins (30 days with P1/P2)
             self.first_lower = max(self.high_water - self.overlap, now - dt.timedelta(days=max_catch_up_days))
         self.newest_seen = None
+        self._previous_page = set()     # paging is consistent, but a replayed page must not repeat
 
     def ranges(self):
-        """[(lower, upper, skip)] to read this run: an interrupted range's rest first, then the new one.
+        """Yield (lower, upper, skip) to read this run: an interrupted range's rest first, then the new one.
 
-        A record is already read when its id is in `skip` or in `self.recent` (checked live, so a record
-        read in the first range is not read again in the second).
+        `skip` holds the ids read before this range that it covers again; it is taken when the range
+        starts (a generator), so what the first range read is skipped by the second.
         """
-        planned = []
         if self.gap:
-            planned.append((parse_time(self.gap["lower"]), parse_time(self.gap["upper"]),
-                            dict(self.gap.get("skip") or {})))
-        planned.append((self.first_lower, self.now, {}))
-        return planned
+            yield (parse_time(self.gap["lower"]), parse_time(self.gap["upper"]),
+                   {**(self.gap.get("skip") or {}), **self.recent})
+        yield (self.first_lower, self.now, dict(self.recent))
 
     def already_read(self, record_id, skip):
-        return record_id in skip or record_id in self.recent
+        return record_id in skip or record_id in self._previous_page
 
     def page_read(self, lower, records, skip):
         """Account for one page (already written). Returns nothing; updates the state to commit."""
@@ -231,6 +230,7 @@ class SigninCursor:
             self.high_water = newest
         for record_id, when in times:
             self.recent[record_id] = iso_precise(when)
+        self._previous_page = {record_id for record_id, _ in times}
         # The rest of this range is [lower, ceil(oldest)]; ids read up to that second are skipped there.
         upper = _ceil_second(oldest)
         upper_stamp = iso_precise(upper)
@@ -242,6 +242,7 @@ class SigninCursor:
 
     def range_done(self, upper):
         self.gap = None
+        self._previous_page = set()
         if self.high_water is None or upper > self.high_water:
             self.high_water = upper
         self._prune_recent()

@@ -1,0 +1,146 @@
+"""assess: CTD-000008 base severity, each factor moving the score, and the sentences an analyst reads."""
+import datetime as dt
+
+import pytest
+
+from connector import assess as rules
+from connector.correlate import AppContext, Credential, Permission, UsageSummary, secret_facts
+
+NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
+GRAPH = "00000003-0000-0000-c000-000000000000"
+UNUSED = UsageSummary(None, 0, (), None)
+USED = UsageSummary("2026-11-28T10:00:00Z", 12, ("203.0.113.5",), "203.0.113.5")
+
+
+def secret(object_type="application", start=NOW - dt.timedelta(days=60), end=NOW + dt.timedelta(days=120),
+           kind="password"):
+    return Credential(credential_type=kind, object_type=object_type, object_id="obj", app_id="app",
+                      app_name="Payroll", key_id="key-1", hint="abc", start=start, end=end)
+
+
+def finding(credential=None, usage=USED, **context):
+    context.setdefault("app_id", "app")
+    context.setdefault("app_name", "Payroll")
+    context.setdefault("account_enabled", True)
+    facts = secret_facts(credential or secret(), AppContext(**context), usage, NOW, recent_days=7)
+    return rules.assess(facts)
+
+
+def test_a_plain_used_secret_is_medium_as_ctd_000008_rates_it():
+    result = finding()
+    assert (result.severity, result.score, result.factor_ids) == ("medium", 50, [])
+    assert result.severity_id == 3 and result.mitre_technique_ids == ["T1078.004"]
+
+
+@pytest.mark.parametrize("severity,score", [("critical", 90), ("high", 70), ("high", 89), ("medium", 40),
+                                            ("low", 20), ("informational", 19), ("informational", 0)])
+def test_severity_bands(severity, score):
+    assert rules.severity_for(score) == severity
+
+
+def test_escalation_permission_raises_to_high_and_names_it():
+    result = finding(permissions=(Permission(GRAPH, "Microsoft Graph", "Application.ReadWrite.All"),
+                                  Permission(GRAPH, "Microsoft Graph", "User.Read.All")))
+    assert result.severity == "high" and result.score == 85
+    detail = dict((f.id, f.detail) for f in result.factors)["high_privilege_permissions"]
+    assert "Application.ReadWrite.All" in detail and "User.Read.All" in detail
+
+
+def test_data_access_permission_scores_less_than_escalation():
+    data = finding(permissions=(Permission(GRAPH, "Microsoft Graph", "Mail.Read"),))
+    harmless = finding(permissions=(Permission(GRAPH, "Microsoft Graph", "Calendars.Read"),))
+    assert data.score == 75 and harmless.score == 50
+
+
+def test_permission_of_another_resource_with_the_same_name_is_not_graph_privilege():
+    result = finding(permissions=(Permission("11111111-0000-0000-0000-000000000000", "Contoso API",
+                                             "Application.ReadWrite.All"),))
+    assert "high_privilege_permissions" not in result.factor_ids
+
+
+def test_exchange_full_access_as_app_is_high_privilege():
+    result = finding(permissions=(Permission(rules.EXCHANGE_ONLINE_APP_ID, "Office 365 Exchange Online",
+                                             "full_access_as_app"),))
+    assert "high_privilege_permissions" in result.factor_ids
+
+
+def test_privileged_role_and_secret_on_service_principal_make_it_critical():
+    result = finding(credential=secret(object_type="servicePrincipal"),
+                     directory_roles=("Global Administrator", "Reports Reader"))
+    assert result.severity == "critical" and result.score == 100
+    assert result.factor_ids[:2] == ["privileged_directory_role", "secret_on_service_principal"]
+    assert "Reports Reader" not in " ".join(f.detail for f in result.factors)
+    assert "T1098.001" in result.mitre_technique_ids
+
+
+def test_unprivileged_role_does_not_fire():
+    assert "privileged_directory_role" not in finding(directory_roles=("Reports Reader",)).factor_ids
+
+
+def test_never_expiring_beats_long_lifetime_and_long_lifetime_needs_over_180_days():
+    never = finding(credential=secret(end=dt.datetime(2299, 12, 31, tzinfo=dt.timezone.utc)))
+    assert "never_expires" in never.factor_ids and "long_lifetime" not in never.factor_ids
+    long_lived = finding(credential=secret(start=NOW - dt.timedelta(days=10), end=NOW + dt.timedelta(days=720)))
+    assert "long_lifetime" in long_lived.factor_ids
+    exactly = finding(credential=secret(start=NOW - dt.timedelta(days=60), end=NOW + dt.timedelta(days=120)))
+    assert "long_lifetime" not in exactly.factor_ids
+
+
+def test_recently_added_secret_adds_t1098_001():
+    result = finding(credential=secret(start=NOW - dt.timedelta(days=2), end=NOW + dt.timedelta(days=90)))
+    assert "recently_added" in result.factor_ids and "T1098.001" in result.mitre_technique_ids
+
+
+def test_many_source_ips_fire_at_the_threshold():
+    ips = tuple(f"198.51.100.{n}" for n in range(5))
+    assert "used_from_many_ips" in finding(usage=UsageSummary("2026-11-28T10:00:00Z", 30, ips, ips[0])).factor_ids
+    assert "used_from_many_ips" not in finding(usage=UsageSummary("x", 30, ips[:4], ips[0])).factor_ids
+
+
+def test_expired_and_unused_is_capped_at_low_even_with_blast_radius():
+    expired = secret(start=NOW - dt.timedelta(days=400), end=NOW - dt.timedelta(days=5))
+    result = finding(credential=expired, usage=UNUSED,
+                     permissions=(Permission(GRAPH, "Microsoft Graph", "RoleManagement.ReadWrite.Directory"),))
+    assert result.severity == "low" and result.score == rules.EXPIRED_UNUSED_CAP
+    assert "expired" in result.factor_ids
+    assert "remove the expired secret" in rules.recommended_action(result).lower()
+
+
+def test_expired_but_used_in_the_window_is_lowered_not_capped():
+    expired = secret(start=NOW - dt.timedelta(days=100), end=NOW - dt.timedelta(hours=2))
+    assert finding(credential=expired).score == 30
+
+
+def test_disabled_service_principal_lowers_the_score():
+    assert finding(account_enabled=False).score == 40
+
+
+def test_redundant_secret_multi_tenant_and_collector():
+    result = finding(has_certificate=True, has_federated_credential=True, sign_in_audience="AzureADMultipleOrgs",
+                     is_collector_app=True, collector_uses_secret=True)
+    assert {"redundant_secret", "multi_tenant", "collector_app"} <= set(result.factor_ids)
+    detail = dict((f.id, f.detail) for f in result.factors)["redundant_secret"]
+    assert "certificate" in detail and "federated" in detail
+    assert "redundant" in rules.recommended_action(result)
+    # the collector factor only fires when the add-on itself signs in with a secret
+    assert "collector_app" not in finding(is_collector_app=True, collector_uses_secret=False).factor_ids
+
+
+def test_unused_secret_is_flagged_for_removal():
+    result = finding(usage=UNUSED)
+    assert "unused_in_window" in result.factor_ids and result.score == 50
+    assert "unused" in rules.recommended_action(result)
+
+
+def test_symmetric_key_is_scored_like_a_secret_and_says_so():
+    result = finding(credential=secret(kind="symmetric_key"))
+    assert result.severity == "medium" and "symmetric_key_credential" in result.factor_ids
+
+
+def test_every_factor_has_a_sentence_and_the_description_names_app_and_key():
+    result = finding(credential=secret(object_type="servicePrincipal", end=dt.datetime(2299, 1, 1, tzinfo=dt.timezone.utc)),
+                     directory_roles=("Privileged Role Administrator",), usage=UNUSED)
+    assert all(f.detail and f.detail.endswith(".") or f.detail.endswith(")") for f in result.factors)
+    text = rules.description(result)
+    assert "Payroll" in text and "key-1" in text and "never expires" in text and "service principal" in text
+    assert "service principal object" in rules.recommended_action(result)

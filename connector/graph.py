@@ -137,7 +137,11 @@ class GraphClient:
         return answers
 
     def close(self):
+        """Close the pooled connections, the token provider's included."""
         self._session.close()
+        close_tokens = getattr(self._tokens, "close", None)
+        if close_tokens is not None:
+            close_tokens()
 
     def __enter__(self):
         return self

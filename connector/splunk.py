@@ -100,10 +100,27 @@ def read_account_secret(service, account_name):
     return None
 
 
+def store_account_secret(service, account_name, secret):
+    """Keep (or replace) an account's client secret in storage/passwords, where splunkd encrypts it."""
+    passwords = service.storage_passwords
+    try:
+        passwords.delete(account_name, PASSWORD_REALM)
+    except KeyError:
+        pass  # nothing stored yet
+    passwords.create(secret, account_name, PASSWORD_REALM)
+
+
 def secret_for_account(server_uri, session_key, account_name, *, service=None):
     """Fetch an account's secret from splunkd; ConfigError that says what to do when there is none."""
-    service = service or connect(server_uri, session_key)
-    secret = read_account_secret(service, account_name)
+    from splunklib.binding import HTTPError
+
+    try:
+        service = service or connect(server_uri, session_key)
+        secret = read_account_secret(service, account_name)
+    except HTTPError as exc:
+        raise ConfigError(f"splunkd refused to read storage/passwords for account {account_name!r} "
+                          f"(HTTP {exc.status}); the role running the add-on needs the list_storage_passwords "
+                          f"capability") from None
     if not secret:
         raise ConfigError(
             f"account {account_name!r} has no certificate_path and no client secret in storage/passwords "

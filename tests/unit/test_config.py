@@ -1,6 +1,7 @@
 """Accounts from .conf files and CLI flags, their validation, certificates, and the Splunk adapter."""
 import argparse
 import hashlib
+import io
 import os
 import textwrap
 
@@ -356,3 +357,41 @@ def test_missing_secret_says_where_to_put_it():
     service = FakeService(FakePasswords([FakePassword("other-app", "prod", "wrong")]))
     with pytest.raises(ConfigError, match=r"realm TA-entra-app-secrets, username prod"):
         splunk.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=service)
+
+
+class WritablePasswords(FakePasswords):
+    def delete(self, username, realm=None):
+        for entry in self.entries:
+            if (entry.realm, entry.username) == (realm, username):
+                self.entries.remove(entry)
+                return self
+        raise KeyError(f"{realm}:{username}:")
+
+    def create(self, password, username, realm=None):
+        self.entries.append(FakePassword(realm, username, password))
+
+
+def test_storing_a_secret_replaces_the_previous_one_for_that_account_only():
+    passwords = WritablePasswords([FakePassword("TA-entra-app-secrets", "prod", "old"),
+                                   FakePassword("TA-entra-app-secrets", "dev", "dev-secret")])
+    service = FakeService(passwords)
+    splunk.store_account_secret(service, "prod", SECRET)
+    splunk.store_account_secret(service, "new", "n")
+    assert splunk.read_account_secret(service, "prod") == SECRET
+    assert splunk.read_account_secret(service, "dev") == "dev-secret"
+    assert splunk.read_account_secret(service, "new") == "n"
+    assert len(passwords.entries) == 3
+
+
+def test_splunkd_refusing_storage_passwords_names_the_capability():
+    from splunklib.binding import HTTPError
+
+    class Refusing:
+        @property
+        def storage_passwords(self):
+            response = type("R", (), {"status": 403, "reason": "Forbidden", "headers": [],
+                                      "body": io.BytesIO(b"<response/>")})()
+            raise HTTPError(response)
+
+    with pytest.raises(ConfigError, match=r"HTTP 403.*list_storage_passwords"):
+        splunk.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=Refusing())

@@ -18,6 +18,7 @@ from connector.logs import get_logger
 
 DEFAULT_TIMEOUT = (10, 30)  # (connect, read) seconds for the token endpoint
 _AADSTS = re.compile(r"\bAADSTS(\d+)\b")
+_TRACE_SUFFIX = re.compile(r"\s*\bTrace ID:")
 
 
 def _log():
@@ -133,8 +134,8 @@ class TokenProvider:
 
     def _refused(self, result):
         description = result.get("error_description") or result.get("error") or "no token in the answer"
-        # Entra appends "Trace ID: ... Correlation ID: ... Timestamp: ..." lines; the first line is the message.
-        message = description.split("\r\n")[0].split("\n")[0].strip()
+        # Entra appends "Trace ID: ... Correlation ID: ... Timestamp: ..." (on new lines, or not): drop them.
+        message = _TRACE_SUFFIX.split(description, maxsplit=1)[0].strip()
         codes = result.get("error_codes") or []
         code = f"AADSTS{codes[0]}" if codes else _aadsts_in(description)
         message = _AADSTS.sub("", message, count=1).lstrip(": ").strip() or message

@@ -173,11 +173,21 @@ def test_bad_secret_becomes_authentication_error_with_the_aadsts_code_and_no_sec
     assert error.aadsts_code == "AADSTS7000215"
     assert error.error == "invalid_client"
     assert "Invalid client secret provided" in str(error)
-    assert "Trace ID" not in error.message
+    assert "Trace ID" not in error.message and "Timestamp" not in error.message
     assert str(error).startswith("AADSTS7000215: Invalid client secret provided.")
     assert SECRET not in str(error) and SECRET not in repr(error.args)
     assert SECRET not in json.dumps(logs, default=str)
     assert any(entry["event"] == "auth.token_refused" and entry["aadsts_code"] == "AADSTS7000215" for entry in logs)
+
+
+def test_trace_suffix_on_the_same_line_is_dropped_too():
+    idp = FakeIdentityProvider()
+    idp.token_answers.append((400, {"error": "unauthorized_client", "error_codes": [700016], "error_description":
+                                    "AADSTS700016: Application with identifier 'x' was not found. Trace ID: t "
+                                    "Correlation ID: c Timestamp: 2026-01-02 03:04:05Z"}))
+    with pytest.raises(AuthenticationError) as caught:
+        TokenProvider(secret_account(), http_client=idp).token()
+    assert str(caught.value) == "AADSTS700016: Application with identifier 'x' was not found."
 
 
 def test_a_secret_echoed_by_the_token_endpoint_is_scrubbed_from_the_error():

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Set up a checkout and run it: the only thing a fresh machine needs is python3 (3.9 or later).
+
+    python3 dev.py demo       create .venv, install the project, run the demo against the simulator
+    python3 dev.py test       the same, plus .venv-appinspect, libmagic1 and the CIM data models,
+                              then the whole test suite; exits with pytest's exit code
+    python3 dev.py test -- -k logs    extra arguments after "--" go to pytest (or to the demo)
+
+Standard library only. Each step leaves a marker and is skipped while the marker is up to date, so
+a second run starts the tests in seconds.
+"""
+import ctypes.util
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+VENV = os.path.join(ROOT, ".venv")
+APPINSPECT_VENV = os.path.join(ROOT, ".venv-appinspect")
+# AppInspect pins an old structlog, so it lives in a venv of its own
+APPINSPECT_REQUIREMENT = "splunk-appinspect>=4.3.1,<5"
+CIM_FETCHER = os.path.join(ROOT, "tests", "knowledge", "cim_models.py")
+MINIMUM_PYTHON = (3, 9)
+MARKER = ".dev-installed"
+
+
+def say(message):
+    print(f"dev.py: {message}", file=sys.stderr, flush=True)
+
+
+def fail(message):
+    say(message)
+    sys.exit(2)
+
+
+def run(command, **kwargs):
+    say("$ " + " ".join(command))
+    result = subprocess.run(command, cwd=ROOT, **kwargs)
+    if result.returncode != 0:
+        fail(f"command failed with exit code {result.returncode}: {' '.join(command)}")
+
+
+def venv_python(venv):
+    folder, name = ("Scripts", "python.exe") if os.name == "nt" else ("bin", "python")
+    return os.path.join(venv, folder, name)
+
+
+def is_root():
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def apt_install(*packages):
+    """Install Debian packages when we are root on a Debian-like system; False when we cannot."""
+    if not (is_root() and shutil.which("apt-get")):
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    result = subprocess.run(["apt-get", "install", "-y", "-qq", *packages], cwd=ROOT, env=env)
+    return result.returncode == 0
+
+
+# --- virtual environments ------------------------------------------------------------------------------
+def ensure_venv(venv):
+    if os.path.exists(venv_python(venv)):
+        return
+    if _make_venv(venv):
+        return
+    # Debian and Ubuntu ship venv/ensurepip apart from python3, as python3-venv or python3.X-venv
+    debian_packages = ("python3-venv", f"python3.{sys.version_info.minor}-venv")
+    for debian_package in debian_packages:
+        if apt_install(debian_package) and _make_venv(venv):
+            return
+    fail(f"cannot create {venv}: Python's venv module or ensurepip is missing. "
+         f"Install it (Debian/Ubuntu: apt-get install {' '.join(debian_packages)}) and run this again.")
+
+
+def _make_venv(venv):
+    shutil.rmtree(venv, ignore_errors=True)
+    result = subprocess.run([sys.executable, "-m", "venv", venv], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode == 0 and os.path.exists(venv_python(venv)):
+        return True
+    shutil.rmtree(venv, ignore_errors=True)
+    return False
+
+
+def install_once(venv, fingerprint, pip_arguments):
+    """pip install into venv unless the marker says the same fingerprint was installed already."""
+    marker = os.path.join(venv, MARKER)
+    if _read(marker) == fingerprint:
+        return
+    run([venv_python(venv), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_arguments])
+    with open(marker, "w", encoding="utf-8") as handle:
+        handle.write(fingerprint)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _fingerprint(*parts):
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def setup_project():
+    """.venv with the project installed editable and its test extras."""
+    ensure_venv(VENV)
+    with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as handle:
+        setup_text = handle.read()
+    install_once(VENV, _fingerprint(setup_text, sys.version), ["-e", ".[test]"])
+
+
+def setup_appinspect():
+    ensure_venv(APPINSPECT_VENV)
+    install_once(APPINSPECT_VENV, _fingerprint(APPINSPECT_REQUIREMENT, sys.version), [APPINSPECT_REQUIREMENT])
+    if ctypes.util.find_library("magic"):
+        return
+    if not apt_install("libmagic1"):
+        say("WARNING: splunk-appinspect needs the libmagic library and it is missing. "
+            "Install it (Debian/Ubuntu: apt-get install libmagic1; macOS: brew install libmagic); "
+            "until then the AppInspect test fails.")
+
+
+def fetch_cim_models():
+    """The CIM data-model JSONs for the knowledge tests (the knowledge tests own the fetcher)."""
+    if not os.path.exists(CIM_FETCHER):
+        return
+    result = subprocess.run([venv_python(VENV), CIM_FETCHER], cwd=ROOT)
+    if result.returncode != 0:
+        say("WARNING: could not fetch the CIM data models; the knowledge tests will say why.")
+
+
+# --- commands ------------------------------------------------------------------------------------------
+def command_demo(extra):
+    setup_project()
+    entry = os.path.join(os.path.dirname(venv_python(VENV)), "entra-app-secrets")
+    return subprocess.run([entry, "demo", *extra], cwd=ROOT).returncode
+
+
+def command_test(extra):
+    setup_project()
+    setup_appinspect()
+    fetch_cim_models()
+    # ENTRA_REQUIRE_ALL turns "skipped because a tool is missing" into a failure
+    env = dict(os.environ, ENTRA_REQUIRE_ALL="1")
+    return subprocess.run([venv_python(VENV), "-m", "pytest", *extra], cwd=ROOT, env=env).returncode
+
+
+COMMANDS = {"demo": command_demo, "test": command_test}
+
+
+def main(argv):
+    if sys.version_info < MINIMUM_PYTHON:
+        fail(f"Python {'.'.join(map(str, MINIMUM_PYTHON))} or later is needed; this is {sys.version.split()[0]}")
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    extra = argv[1:]
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    return COMMANDS[argv[0]](extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

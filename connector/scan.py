@@ -427,3 +427,67 @@ def cli_scan(args):
         writer.close()
     print(format_summary(summary), file=sys.stderr if to_stdout else sys.stdout)
     return summary.exit_code
+
+
+# ------------------------------------------------------------------------------ modular input
+
+INPUT_NUMBER_PARAMETERS = {"signin_lookback_hours": (1, 720), "snapshot_interval_hours": (1, 8760)}
+
+
+def input_settings(params, host=None):
+    """ScanSettings from a modular input stanza's parameters; ConfigError says which one is wrong."""
+    values = {}
+    for name, (low, high) in INPUT_NUMBER_PARAMETERS.items():
+        raw = (params.get(name) or "").strip() if isinstance(params.get(name), str) else params.get(name)
+        if raw in (None, ""):
+            continue
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a whole number of hours between {low} and {high}, not {raw!r}") from None
+        if not low <= number <= high:
+            raise ConfigError(f"{name} must be between {low} and {high} hours, not {number}")
+        values[name] = number
+    mode = (params.get("posture_mode") or "").strip().lower()
+    if mode:
+        if mode not in POSTURE_MODES:
+            raise ConfigError(f"posture_mode must be one of {', '.join(POSTURE_MODES)}, not {mode!r}")
+        values["posture_mode"] = mode
+    if host:
+        values["host"] = host
+    return ScanSettings(**values)
+
+
+def input_account(app_dir, params, *, check_files=True):
+    """The account a stanza names, checked; ConfigError naming the configured ones when unknown."""
+    from connector.config import ACCOUNT_CONF, load_accounts
+
+    name = (params.get("account") or "").strip()
+    if not name:
+        raise ConfigError("account is required: the name of a stanza in local/ta_entra_app_secrets_account.conf")
+    accounts = load_accounts(app_dir, check_files=False)
+    if name not in accounts:
+        known = ", ".join(sorted(accounts)) or "none configured yet"
+        raise ConfigError(f"unknown account {name!r}: add a [{name}] stanza to {app_dir}/local/{ACCOUNT_CONF}.conf "
+                          f"(accounts: {known})")
+    if check_files:
+        from connector.config import validate_account
+        validate_account(accounts[name])
+    return accounts[name]
+
+
+def run_input(app_dir, stanza, params, metadata, event_writer):
+    """One modular-input stanza, as splunkd runs it: account from the app's conf (its secret, if any,
+    from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML."""
+    from connector import splunk
+    from connector.checkpoint import FileCheckpointStore
+    from connector.events import SplunkStreamWriter
+
+    account = input_account(app_dir, params)
+    if account.auth_method == "secret":
+        account = account.with_secret(splunk.secret_for_account(metadata.get("server_uri"),
+                                                                metadata.get("session_key"), account.name))
+    settings = input_settings(params, host=params.get("host") or metadata.get("server_host"))
+    store = FileCheckpointStore(metadata["checkpoint_dir"])
+    writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
+    return run_scan(account, store, writer, settings)

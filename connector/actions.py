@@ -375,7 +375,14 @@ def remove_secret(graph, target, settings, *, dry_run=False, force=False, journa
         result.outcome, result.message = DRY_RUN, f"dry run: would {change}. Nothing changed"
         return result
 
-    graph.post(f"/{COLLECTIONS[object_type]}/{result.object_id}/removePassword", {"keyId": target.key_id})
+    try:
+        graph.post(f"/{COLLECTIONS[object_type]}/{result.object_id}/removePassword", {"keyId": target.key_id})
+    except GraphNotFound as exc:
+        # Between our read and the removal someone else removed it (or the object): the goal holds.
+        result.outcome, result.graph_error_code, result.graph_request_id = ALREADY_DONE, exc.code, exc.request_id
+        result.message = (f"already gone: Graph answered 404 {exc.code} to the removal of {describe_secret(credential)} "
+                          f"from {object_type} {result.object_id}; it was removed meanwhile, nothing more to do")
+        return result
     if journal:
         journal.record_removal(target.tenant_id, target.key_id, {
             "removed_at": iso(now), "object_type": object_type, "object_id": result.object_id,

@@ -181,11 +181,10 @@ def _iso_time(epoch):
 
 # --- accounts and Graph clients, built once per account ------------------------------------------------
 def default_graph_factory(account):
-    """The one Graph client for an account (auth.py + graph.py)."""
-    from connector.auth import TokenProvider
-    from connector.graph import GraphClient
+    """The one Graph client for an account, built as the scan builds it."""
+    from connector.scan import open_client
 
-    return GraphClient(account, TokenProvider(account))
+    return open_client(account)
 
 
 class Accounts:

@@ -430,3 +430,11 @@ def test_cli_refuses_the_account_it_signs_in_as_and_bad_targets(graph, tmp_path,
 def test_cli_dry_run_disable(graph, tmp_path, monkeypatch):
     code, out, err = cli(["disable-app", "--app-id", APP_ID, "--dry-run"], graph, tmp_path, monkeypatch)
     assert code == 0 and err.startswith("dry_run: dry run: would set accountEnabled=false") and graph.writes == []
+
+
+def test_secret_removed_by_someone_else_between_read_and_removal_is_success(graph, journal):
+    graph.fail[("POST", "removePassword")] = GraphNotFound(404, "Request_ResourceNotFound", "No password credential",
+                                                           "req-race")
+    outcome = remove(graph, journal)
+    assert (outcome.outcome, outcome.status, outcome.graph_request_id) == ("already_done", "success", "req-race")
+    assert "removed meanwhile" in outcome.message

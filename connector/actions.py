@@ -20,6 +20,7 @@ from typing import Optional
 from connector import cim, splunk
 from connector.correlate import iso, parse_time
 from connector.errors import AddonError, AuthenticationError, ConfigError, GraphError, GraphNotFound
+from connector.logs import get_logger
 
 SETTINGS_CONF = "ta_entra_app_secrets_settings"
 DEFAULT_RECENT_USE_DAYS = 7
@@ -42,6 +43,7 @@ _SELECT = {
     "servicePrincipal": "id,appId,displayName,accountEnabled,passwordCredentials,keyCredentials",
 }
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+log = get_logger("ta_entra_app_secrets.actions")
 NO_RESTORE_NOTE = ("a removed secret cannot be restored (Graph never returns a secret's value again); "
                    "if something still needs it, give that app a new credential, preferably a certificate "
                    "or a federated credential")
@@ -479,6 +481,8 @@ def run_action(action, graph, target, settings, *, dry_run=False, force=False, j
                                  now=now, tenant_id=tenant_id)
         return ACTIONS[action](graph, target, settings, dry_run=dry_run, tenant_id=tenant_id)
     except Exception as exc:  # noqa: BLE001 - reported per target, see failed_outcome
+        if not isinstance(exc, AddonError):
+            log.exception("response.unexpected_error", action=action, app_id=target.app_id, key_id=target.key_id)
         return failed_outcome(action, target, exc, dry_run=dry_run, forced=force)
 
 

@@ -155,8 +155,9 @@ class GraphClient:
         attempt, waited = 0, 0.0
         while pending:
             attempt += 1
-            body = self._request("POST", "/$batch", json_body={"requests": pending}, api=api).body or {}
-            inner = {str(r.get("id")): r for r in body.get("responses") or [] if isinstance(r, dict)}
+            body = self._request("POST", "/$batch", json_body={"requests": pending}, api=api).body
+            responses = body.get("responses") if isinstance(body, dict) else None
+            inner = {str(r.get("id")): r for r in responses or [] if isinstance(r, dict)}
             retry = []
             for request in pending:
                 answer = inner.get(str(request["id"]))

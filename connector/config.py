@@ -225,6 +225,15 @@ def load_accounts(app_dir, *, check_files=True):
     return accounts
 
 
+def load_account(app_dir, name, *, check_files=True):
+    """One named account, validated alone: a broken stanza for another account does not stop this one."""
+    stanzas = splunk.read_conf(app_dir, ACCOUNT_CONF)
+    if name not in stanzas:
+        known = ", ".join(sorted(stanzas)) or "none"
+        raise ConfigError(f"no account {name!r} in {app_dir}/local/{ACCOUNT_CONF}.conf (configured: {known})")
+    return validate_account(account_from_stanza(name, stanzas[name]), check_files=check_files)
+
+
 def account_from_cli(args, environ=None):
     """The account for a CLI run: --account NAME from the conf, or the tenant given by flags.
 
@@ -247,12 +256,7 @@ def account_from_cli(args, environ=None):
         app_dir = getattr(args, "app_dir", None) or splunk.default_app_dir(environ)
         if not app_dir:
             raise ConfigError("--account needs the app folder: pass --app-dir or set SPLUNK_HOME")
-        accounts = load_accounts(app_dir, check_files=False)
-        if args.account not in accounts:
-            known = ", ".join(sorted(accounts)) or "none"
-            raise ConfigError(f"no account {args.account!r} in {app_dir}/local/{ACCOUNT_CONF}.conf "
-                              f"(configured: {known})")
-        account = accounts[args.account]
+        account = load_account(app_dir, args.account, check_files=False)
         if cloud and cloud != "global":
             overrides["cloud"] = cloud
         account = dataclasses.replace(account, **overrides)

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connector import splunk
-from connector.config import (CLOUDS, Account, account_from_cli, find_account_for_tenant, load_accounts,
-                              read_certificate, validate_account)
+from connector.config import (CLOUDS, Account, account_from_cli, find_account_for_tenant, load_account,
+                              load_accounts, read_certificate, validate_account)
 from connector.errors import ConfigError
 
 TENANT = "0b1f5c8e-2c4d-4a5e-9f10-7a6b5c4d3e2f"
@@ -208,6 +208,15 @@ def test_a_bad_stanza_names_the_account_and_the_field(tmp_path):
     write_conf(tmp_path, "local", "[broken]\ntenant_id = nope\nclient_id = " + CLIENT + "\n")
     with pytest.raises(ConfigError, match=r"account 'broken': tenant_id 'nope'"):
         load_accounts(str(tmp_path))
+
+
+def test_one_account_loads_even_when_another_stanza_is_broken(tmp_path):
+    write_conf(tmp_path, "local", f"[broken]\ntenant_id = nope\n[prod]\ntenant_id = {TENANT}\nclient_id = {CLIENT}\n")
+    assert load_account(str(tmp_path), "prod").client_id == CLIENT
+    with pytest.raises(ConfigError, match="tenant_id 'nope'"):
+        load_account(str(tmp_path), "broken")
+    with pytest.raises(ConfigError, match=r"no account 'dev' .*\(configured: broken, prod\)"):
+        load_account(str(tmp_path), "dev")
 
 
 def test_a_client_secret_in_a_conf_file_is_refused_and_not_echoed(tmp_path):

@@ -145,18 +145,19 @@ def test_bin_scripts_put_lib_first_and_are_python3(built):
     for name, text in scripts.items():
         tree = ast.parse(text, filename=name)  # Python 3 syntax or it raises
         assert not text.startswith(b"#!") or b"python3" in text.splitlines()[0], f"{name}: python3 shebang"
-        for statement in tree.body:
-            if _is_docstring(statement) or _is_plain_import(statement, ("os", "sys", "__future__")):
-                continue
-            assert _is_lib_path_insert(statement), (
-                f"{name}: the first statement after the os/sys imports must be "
-                "sys.path.insert(0, <app>/lib), before anything is imported from lib/")
-            break
+        assert _lib_inserted_before_other_imports(tree), (
+            f"{name}: sys.path.insert(0, <app>/lib) must come before anything is imported "
+            "(only os, sys and __future__ may be imported earlier)")
 
 
-def _is_docstring(statement):
-    return isinstance(statement, ast.Expr) and isinstance(getattr(statement, "value", None), ast.Constant) \
-        and isinstance(statement.value.value, str)
+def _lib_inserted_before_other_imports(tree):
+    for statement in tree.body:
+        if _is_lib_path_insert(statement):
+            return True
+        if isinstance(statement, (ast.Import, ast.ImportFrom)) and \
+                not _is_plain_import(statement, ("os", "sys", "__future__")):
+            return False
+    return False
 
 
 def _is_plain_import(statement, allowed):

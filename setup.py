@@ -33,7 +33,8 @@ setup(
     python_requires=">=3.9",
     install_requires=RUNTIME,
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout", "trustme>=1.1", "cryptography>=41"],
+        "test": ["pytest>=7", "pytest-timeout", "trustme>=1.1", "cryptography>=41",
+                 "addonfactory-splunk-conf-parser-lib>=1.0"],
         "bench": [],
     },
     entry_points={"console_scripts": ["entra-app-secrets = connector.cli:main"]},

@@ -25,12 +25,19 @@ class Dataset:
     recommended: tuple[str, ...]
 
 
-def applicable_datasets(tags: set[str], models: dict, recommended: dict) -> list[Dataset]:
-    """Datasets whose tag sets the event's tags satisfy, walking children only under a match."""
+def applicable_datasets(tags: set[str], models: dict, recommended: dict, event_fields: dict | None = None
+                        ) -> list[Dataset]:
+    """Datasets whose tag sets the event's tags satisfy, walking children only under a match.
+
+    With the event's fields, a child dataset whose constraint is a plain `field="value"` test (or an
+    OR of them, e.g. Failed_Authentication's action="failure") must hold as well."""
     found: list[Dataset] = []
 
     def walk(model_name: str, node: dict, inherited: tuple, path: str, is_root: bool) -> None:
         if not any(set(tag_set) <= tags for tag_set in node.get("tags", [])):
+            return
+        constraint = node.get("search_constraints", "")
+        if event_fields is not None and not is_root and not _constraint_holds(constraint, event_fields):
             return
         fields = inherited + tuple(node.get("fields", []))
         per_model = recommended.get(model_name, {})
@@ -44,6 +51,21 @@ def applicable_datasets(tags: set[str], models: dict, recommended: dict) -> list
         for root in model["objects"]:
             walk(model_name, root, (), model_name, True)
     return found
+
+
+_SIMPLE_TERM = re.compile(r'^(NOT\s+)?(\w+)="?([^"\s]*)"?$')
+
+
+def _constraint_holds(constraint: str, fields: dict) -> bool:
+    alternatives = [term.strip() for term in constraint.split(" OR ")]
+    parsed = [_SIMPLE_TERM.match(term) for term in alternatives]
+    if not constraint or not all(parsed) or any(m.group(2) == "tag" for m in parsed):
+        return True       # tag constraints were matched above; anything richer: assume it holds
+    for match in parsed:
+        hit = match.group(3) in fields.get(match.group(2), [])
+        if hit != bool(match.group(1)):
+            return True
+    return False
 
 
 def models_for_tags(tags: set[str], models: dict) -> set[str]:

@@ -206,12 +206,13 @@ class GraphApi:
             return template, GraphResponse(error.status, error, dict(error.headers))
 
     def _charge(self, request, route):
-        if self.throttler is None:
-            return resource_units(request.method, route.resource, False, False, None)
+        """Charge the caller's throttle budget; returns the request's resource-unit cost."""
         options = request.options
         top = options.get("$top")
         cost = resource_units(request.method, route.resource, "$select" in options, "$expand" in options,
                               int(top) if top and top.isdigit() else None)
+        if self.throttler is None:
+            return cost
         selects_keys = "keycredentials" in options.get("$select", "").lower()
         decision = self.throttler.charge(request.grant.client_id, route.kind, cost, write=route.write,
                                          selects_key_credentials=selects_keys)

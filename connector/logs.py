@@ -20,6 +20,8 @@ import sys
 import structlog
 
 REDACTED = "[REDACTED]"
+# the one environment variable that sets the level when the caller does not (level=None)
+LOG_LEVEL_ENV = "TA_ENTRA_APP_SECRETS_LOG_LEVEL"
 LOG_PREFIX = "ta_entra_app_secrets"
 MAX_LOG_BYTES = 25 * 1024 * 1024
 LOG_BACKUPS = 5
@@ -158,6 +160,8 @@ class _OurHandlerMarker:
 
 
 def _level_number(level):
+    if level is None:
+        level = os.environ.get(LOG_LEVEL_ENV) or "INFO"
     if isinstance(level, int):
         return level
     name = str(level).strip().upper()
@@ -201,6 +205,9 @@ def _shared_processors():
 
 def configure_logging(level="INFO", *, splunk_log_name=None, stream=None):
     """Send every log record (ours and libraries') through redaction to one JSON-lines handler.
+
+    `level` is a name (DEBUG, INFO, WARNING, ERROR, CRITICAL, any case) or a number; None takes
+    $TA_ENTRA_APP_SECRETS_LOG_LEVEL, else INFO.
 
     Returns the log file path under Splunk, else None. Calling it again replaces the previous setup.
     """

@@ -28,7 +28,7 @@ import tarfile
 import tempfile
 
 from connector import APP_ID
-from connector.logs import configure_logging, get_logger
+from connector.logs import configure_logging, get_logger, redact_text
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP_FOLDERS = ("default", "bin", "metadata", "README", "static", "appserver")
@@ -162,7 +162,8 @@ def _run(command):
         lines = [line for line in (result.stderr or result.stdout).splitlines()
                  if line.strip() and "is ignored" not in line]
         reason = lines[-1] if lines else f"exit code {result.returncode}"
-        raise PackagingError(f"vendoring the dependencies with pip failed: {reason}")
+        # pip prints index URLs, which may carry credentials
+        raise PackagingError(f"vendoring the dependencies with pip failed: {redact_text(reason)}")
 
 
 def _refuse_compiled_files(lib_dir):

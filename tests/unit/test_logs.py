@@ -157,6 +157,18 @@ def test_level_filters_and_bad_level_is_refused():
         logs.configure_logging("VERBOSE")
 
 
+def test_no_level_given_takes_the_environment_setting(monkeypatch):
+    buffer = io.StringIO()
+    monkeypatch.setenv(logs.LOG_LEVEL_ENV, "error")
+    logs.configure_logging(None, stream=buffer)
+    try:
+        logs.get_logger("connector.test").warning("dropped")
+        logs.get_logger("connector.test").error("kept")
+    finally:
+        logs.reset_logging()
+    assert [json.loads(line)["event"] for line in buffer.getvalue().splitlines()] == ["kept"]
+
+
 def test_under_splunk_logs_go_to_a_rotating_file(tmp_path, monkeypatch):
     monkeypatch.setenv("SPLUNK_HOME", str(tmp_path))
     monkeypatch.setattr(logs, "MAX_LOG_BYTES", 400)

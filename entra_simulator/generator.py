@@ -315,7 +315,7 @@ class GeneratedTenant(TenantData):
             return found
         found = next((c for c in plan.credentials if c.key_id == str(key_id).lower()), None)
         # a secret added at run time (addPassword) is not in the plan: sign in with its keyId anyway
-        return found or Credential("password", str(key_id).lower(), 0, False, None, None, None, None, None, True)
+        return found or Credential("password", str(key_id).lower(), 0, False, None, None, None, True)
 
     def _replay(self, plan: ObjectPlan) -> dict[str, dict]:
         """keyId -> {"last": index of last success, "ips": set, "attempts": n} from the actor's rounds."""

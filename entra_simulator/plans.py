@@ -25,15 +25,33 @@ class Credential:
     display_name: str | None
     start: datetime | None
     end: datetime | None
-    start_text: str | None
-    end_text: str | None
     intended_use: bool
-    hint: str | None = None                 # passwords
+    tick: int = 0                           # the 7th fractional digit Graph prints
+    seed: int = 0                           # passwords: derives the hint
     key_type: str | None = None             # keys: AsymmetricX509Cert | Symmetric
     usage: str | None = None                # keys: Verify | Sign
     thumbprint_sha1: str | None = None      # keys: hex
-    never_expires: bool = False
+    never_expires_year: int | None = None   # 2299 | 9999 for never-expiring secrets
     federated: object = None                # FederatedSpec
+
+    # Text forms are computed on demand: the sign-in log needs the times, not their spelling.
+    @property
+    def start_text(self) -> str | None:
+        return None if self.start is None else timefmt.seven_digits(self.start, self.tick)
+
+    @property
+    def end_text(self) -> str | None:
+        if self.never_expires_year:
+            return timefmt.NEVER_EXPIRES_TEXT[self.never_expires_year]
+        return None if self.end is None else timefmt.seven_digits(self.end, self.tick)
+
+    @property
+    def never_expires(self) -> bool:
+        return self.never_expires_year is not None
+
+    @property
+    def hint(self) -> str | None:
+        return derived_secret(self.seed, self.key_id)[:3] if self.kind == "password" else None
 
     def valid_at(self, moment: datetime) -> bool:
         if self.kind == "federated":
@@ -89,7 +107,7 @@ def _moment(now: datetime, days_ago: float, seed: int, key: str) -> tuple[dateti
 
 def build_credentials(codec: IdCodec, seed: int, now: datetime, sp_index: int, app_index: int | None,
                       profile: Profile, identity_overrides: dict | None = None) -> tuple[Credential, ...]:
-    """Credentials in the order Graph lists them; identity_overrides pins the identity apps' real ones."""
+    """Credentials in the order Graph lists them; identity_overrides pins the identity apps' certificate."""
     identity_overrides = identity_overrides or {}
     credentials = []
     owner_index = {False: app_index if app_index is not None else sp_index, True: sp_index}
@@ -108,15 +126,11 @@ def build_credentials(codec: IdCodec, seed: int, now: datetime, sp_index: int, a
         key_id = codec.guid(kind, owner_index[on_sp] * CREDENTIAL_SLOTS + ordinal)
         start, tick = _moment(now, spec.start_days_ago, seed, key_id)
         if spec.lifetime_days is None:
-            end, end_text = timefmt.NEVER_EXPIRES_DATETIME[spec.never_expires_year], timefmt.NEVER_EXPIRES_TEXT[spec.never_expires_year]
+            end, year = timefmt.NEVER_EXPIRES_DATETIME[spec.never_expires_year], spec.never_expires_year
         else:
-            end = start + timedelta(days=spec.lifetime_days)
-            end_text = timefmt.seven_digits(end, tick)
-        secret = identity_overrides.get("secret") if ordinal == 0 and not on_sp else None
-        credentials.append(Credential(
-            "password", key_id, ordinal, on_sp, spec.display_name, start, end, timefmt.seven_digits(start, tick),
-            end_text, spec.used, hint=(secret or derived_secret(seed, key_id))[:3],
-            never_expires=spec.lifetime_days is None))
+            end, year = start + timedelta(days=spec.lifetime_days), None
+        credentials.append(Credential("password", key_id, ordinal, on_sp, spec.display_name, start, end, spec.used,
+                                      tick=tick, seed=seed, never_expires_year=year))
     for spec in profile.certificates:
         on_sp = spec.on_service_principal or app_index is None
         ordinal = next_ordinal(("key", on_sp))
@@ -130,12 +144,10 @@ def build_credentials(codec: IdCodec, seed: int, now: datetime, sp_index: int, a
             start, tick = _moment(now, spec.start_days_ago, seed, key_id)
             end = start + timedelta(days=spec.lifetime_days)
             thumbprint = hashlib.sha1(f"cert/{seed}/{key_id}".encode()).hexdigest()
-        credentials.append(Credential(
-            "key", key_id, ordinal, on_sp, spec.display_name, start, end, timefmt.seven_digits(start, tick),
-            timefmt.seven_digits(end, tick), spec.used, key_type=spec.key_type, usage=spec.usage,
-            thumbprint_sha1=thumbprint))
+        credentials.append(Credential("key", key_id, ordinal, on_sp, spec.display_name, start, end, spec.used,
+                                      tick=tick, key_type=spec.key_type, usage=spec.usage, thumbprint_sha1=thumbprint))
     for ordinal, spec in enumerate(profile.federated):
         fic_id = codec.guid(Kind.FEDERATED_CREDENTIAL, owner_index[False] * CREDENTIAL_SLOTS + ordinal)
-        credentials.append(Credential("federated", fic_id, ordinal, False, spec.name, None, None, None, None,
-                                      spec.used, federated=spec))
+        credentials.append(Credential("federated", fic_id, ordinal, False, spec.name, None, None, spec.used,
+                                      federated=spec))
     return tuple(credentials)

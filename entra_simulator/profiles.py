@@ -259,7 +259,7 @@ _ROLES_FOR_APPS = (catalog.GLOBAL_ADMINISTRATOR, catalog.APPLICATION_ADMINISTRAT
 
 
 def _rng(seed: int, space: str, index: int) -> random.Random:
-    return random.Random(f"{seed}/{space}/{index}")
+    return random.Random((seed << 48) ^ (sum(map(ord, space)) << 40) ^ index)
 
 
 def _random_secret(rng: random.Random, label: str, on_sp: bool = False) -> SecretSpec:

@@ -246,7 +246,8 @@ def role_definition(role: catalog.DirectoryRoleInfo) -> dict:
         "resourceScopes": ["/"],
         "templateId": role.template_id,
         "version": "1",
-        "rolePermissions": [{"allowedResourceActions": list(role.allowed_resource_actions), "condition": None}],
+        "rolePermissions": [{"allowedResourceActions": list(role.allowed_resource_actions), "condition": None,
+                             "excludedResourceActions": []}],
     }
 
 

@@ -133,7 +133,15 @@ def _vendor_dependencies(lib_dir, cache_root):
     """Fill lib_dir with the vendored packages, from a cache keyed by the requirement lists."""
     cached = os.path.join(cache_root, _requirements_key())
     if not os.path.isfile(os.path.join(cached, ".complete")):
-        _pip_install_into(cached)
+        # install beside the cache and rename, so two builds at once never see half a cache
+        fresh = f"{cached}.tmp-{os.getpid()}"
+        _pip_install_into(fresh)
+        if not os.path.isfile(os.path.join(cached, ".complete")):
+            shutil.rmtree(cached, ignore_errors=True)  # left half-done by an interrupted older build
+        try:
+            os.rename(fresh, cached)
+        except OSError:  # another build finished first; its copy is as good as ours
+            shutil.rmtree(fresh, ignore_errors=True)
     _copy_tree(cached, lib_dir)
     os.remove(os.path.join(lib_dir, ".complete"))
 

@@ -68,7 +68,8 @@ _THREE_SEGMENT_TOKEN = re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]
 # and gitleaks' azure-ad-client-secret rule.
 _ENTRA_CLIENT_SECRET = re.compile(r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}")
 # https://user:password@host
-_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:)(?!\[REDACTED)[^@/\s]+(@)")
+# (up to the last "@" of the authority: a password may hold "@" itself)
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)(?!\[REDACTED)[^/\s]+(@)")
 # "name": "value" and 'name': 'value' (JSON text, Python reprs); the name decides.
 _QUOTED_PAIR = re.compile(
     r"(?P<nq>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P=nq)(?P<sep>\s*[:=]\s*)"

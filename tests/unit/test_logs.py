@@ -61,6 +61,7 @@ SHAPE_CASES = [
     ("Entra client secret anywhere", {"detail": f"app created with secret {ENTRA_SECRET}, hint Xy7"}, ENTRA_SECRET),
     ("Entra client secret in a list", {"values": ["ok", ENTRA_SECRET]}, ENTRA_SECRET),
     ("password in a proxy URL", {"proxy": "https://svc-proxy:Pr0xy!Pass@proxy.corp:3128"}, "Pr0xy!Pass"),
+    ("password with an @ in a URL", {"detail": "via http://svc:p@ss@w0rd@proxy.corp:3128/ ok"}, "ss@w0rd"),
     ("Splunk session key in modular input XML",
      {"stdin": f"<input><server_uri>https://127.0.0.1:8089</server_uri><session_key>{SESSION_KEY}</session_key>"},
      SESSION_KEY),

@@ -19,8 +19,9 @@ from entra_simulator.server import Simulator
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m entra_simulator",
-                                     description="Run the Entra ID / Microsoft Graph tenant simulator on loopback HTTPS.")
+    parser = argparse.ArgumentParser(
+        prog="python -m entra_simulator",
+        description="Run the Entra ID / Microsoft Graph tenant simulator on loopback HTTPS.")
     parser.add_argument("--size", choices=SIZES, default="demo", help="tenant size (default demo)")
     parser.add_argument("--seed", type=int, default=7, help="tenant generator seed (default 7)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")

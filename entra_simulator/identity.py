@@ -47,7 +47,8 @@ class EntraError(Exception):
                 "error_description": f"AADSTS{self.code}: {self.description} Trace ID: {trace_id} "
                                      f"Correlation ID: {correlation_id} Timestamp: {timestamp}",
                 "error_codes": [self.code], "timestamp": timestamp, "trace_id": trace_id,
-                "correlation_id": correlation_id, "error_uri": f"https://login.microsoftonline.com/error?code={self.code}"}
+                "correlation_id": correlation_id,
+                "error_uri": f"https://login.microsoftonline.com/error?code={self.code}"}
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ class IdentityPlatform:
         try:
             header = jwt.get_unverified_header(assertion)
         except jwt.PyJWTError:
-            raise invalid(700027, "Client assertion contains an invalid signature. The token is not a valid JWT.") from None
+            raise invalid(700027, "Client assertion is not a valid JWT.") from None
         if header.get("alg") not in ASSERTION_ALGORITHMS:
             raise invalid(700027, f"Client assertion uses an unsupported algorithm '{header.get('alg')}'.")
         if identity is None or not identity.certificate_pem:

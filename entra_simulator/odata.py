@@ -9,11 +9,10 @@ import hashlib
 import hmac
 import json
 import re
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from entra_simulator.graph_errors import GraphError, bad_request, unsupported_query
+from entra_simulator.graph_errors import GraphError, bad_request
 
 KNOWN_OPTIONS = ("$select", "$top", "$filter", "$count", "$expand", "$skiptoken", "$orderby", "$search",
                  "$deltatoken", "$skip", "$format")
@@ -56,7 +55,8 @@ def parse_query_string(query_string):
         if not key.startswith("$") and "$" + key in KNOWN_OPTIONS:
             key = "$" + key  # Graph v1.0 accepts system query options without the dollar sign
         if key in options:
-            raise bad_request(f"Query option '{name}' was specified more than once, but it must be specified at most once.")
+            raise bad_request(f"Query option '{name}' was specified more than once, but it must be specified "
+                              "at most once.")
         options[key] = value
     return options
 
@@ -102,7 +102,8 @@ def parse_top(value, spec):
     except ValueError:
         raise bad_request(f"Invalid $top value '{value}': an integer is required.") from None
     if top < 1 or (spec.max_top is not None and top > spec.max_top):
-        raise GraphError(400, spec.unsupported_code, f"Invalid page size specified: '{top}'. Must be between 1 and {spec.max_top} inclusive.")
+        raise GraphError(400, spec.unsupported_code,
+                         f"Invalid page size specified: '{top}'. Must be between 1 and {spec.max_top} inclusive.")
     return top
 
 
@@ -361,6 +362,3 @@ class TokenSigner:
         except ValueError:
             return None
 
-
-def now_epoch():
-    return time.time()

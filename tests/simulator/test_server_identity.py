@@ -158,9 +158,10 @@ def test_missing_or_forged_bearer_token_is_401(clean_simulator):
     sim = clean_simulator
     session = requests.Session()
     missing = session.get(f"{sim.base_url}/v1.0/applications", verify=sim.ca_path, timeout=10)
+    guessed = jwt.encode({"appid": sim.collector.client_id, "exp": time.time() + 60},
+                         "a-guessed-signing-key-of-32-bytes!")
     forged = session.get(f"{sim.base_url}/v1.0/applications", verify=sim.ca_path, timeout=10,
-                         headers={"Authorization": "Bearer " + jwt.encode({"appid": sim.collector.client_id,
-                                                                          "exp": time.time() + 60}, "a-guessed-signing-key-of-32-bytes!")})
+                         headers={"Authorization": f"Bearer {guessed}"})
     for response in (missing, forged):
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "InvalidAuthenticationToken"

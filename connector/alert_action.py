@@ -123,7 +123,9 @@ def iter_rows(payload):
     """(result id, row) for every result: from results_file, or the payload's single `result`."""
     path = payload.results_file
     if path and os.path.isfile(path):
-        for position, row in enumerate(iter_results_file(path)):
+        # Per-result alerting hands one result in its own file, with its number as result_id.
+        first = int(payload.result_id) if str(payload.result_id or "").isdigit() else 0
+        for position, row in enumerate(iter_results_file(path), start=first):
             yield str(row.get("rid") or position), row
         return
     if path:

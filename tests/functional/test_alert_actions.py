@@ -291,3 +291,29 @@ def test_no_secret_or_token_is_written_anywhere(sim, findings, splunk_home):
         forbidden += key_lines[1:4]
     leaked = [item for item in forbidden if item in written]
     assert leaked == []
+
+
+def test_cli_respond_disables_and_enables_through_msal(sim, findings, tmp_path):
+    row = finding(findings, "Backup Automation")
+    responder = identity(sim, "responder")
+    base = [sys.executable, "-m", "connector.cli", "respond"]
+    flags = ["--tenant-id", sim.tenant_id, "--client-id", responder.client_id, "--certificate",
+             responder.certificate_path, "--authority-host", sim.base_url, "--graph-host", sim.base_url,
+             "--ca-bundle", sim.ca_path, "--app-id", row["app_id"], "--state-dir", str(tmp_path)]
+
+    def respond(action, *extra):
+        completed = subprocess.run(base + [action] + flags + list(extra), capture_output=True, text=True,
+                                   timeout=120, cwd=str(tmp_path))
+        return completed.returncode, json.loads(completed.stdout), completed.stderr
+
+    code, event, stderr = respond("disable-app")
+    assert code == 0, stderr
+    assert sim.state.account_enabled(row["service_principal_id"]) is False
+    assert (event["outcome"], event["command"], event["account"]) == ("changed", "entra_disable_app", "cli")
+    code, event, stderr = respond("enable-app")
+    assert code == 0 and sim.state.account_enabled(row["service_principal_id"]) is True
+    code, event, stderr = respond("remove-secret", "--key-id", row["key_id"], "--object-type", "application",
+                                  "--object-id", row["object_id"], "--dry-run")
+    # No last_used on the command line: the last use comes from Graph's credential activity report.
+    assert code == 1 and event["outcome"] == "refused" and "last used" in event["result"], event["result"]
+    assert row["key_id"] in key_ids(sim, row)

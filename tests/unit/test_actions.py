@@ -438,3 +438,11 @@ def test_secret_removed_by_someone_else_between_read_and_removal_is_success(grap
     outcome = remove(graph, journal)
     assert (outcome.outcome, outcome.status, outcome.graph_request_id) == ("already_done", "success", "req-race")
     assert "removed meanwhile" in outcome.message
+
+
+def test_gone_object_after_our_own_removal_is_already_done(graph, journal):
+    assert remove(graph, journal).outcome == "changed"
+    del graph.applications[APP_OBJECT]
+    outcome = remove(graph, journal)
+    assert (outcome.outcome, outcome.status) == ("already_done", "success")
+    assert "no longer exists" in outcome.message

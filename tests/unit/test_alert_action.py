@@ -15,8 +15,8 @@ from cryptography.x509.oid import NameOID
 from connector import alert_action
 from connector.alert_action import Payload, StashWriter, decode_multivalue, decode_row
 from connector.logs import configure_logging
-from test_actions import (APP_ID, APP_OBJECT, COLLECTOR_APP_ID, KEY_ON_APP, KEY_ON_SP, SP_OBJECT, TENANT,
-                          UNKNOWN_KEY, MemoryGraph)
+from test_actions import (APP_ID, APP_OBJECT, COLLECTOR_APP_ID, KEY_ON_APP, KEY_ON_SP, OTHER_KEY_ON_APP, SP_OBJECT,
+                          TENANT, UNKNOWN_KEY, MemoryGraph)
 
 
 # --- multivalue fields and the results file ------------------------------------------------------------
@@ -212,3 +212,39 @@ def test_usage_errors_exit_two(splunk_home, capsys):
     assert alert_action.main("entra_remove_secret", ["--execute"], io.StringIO("{}"), environ={}) == 2
     assert alert_action.main("entra_remove_secret", ["--execute"], io.StringIO("not json"),
                              environ={"SPLUNK_HOME": str(splunk_home)}) == 2
+
+
+def test_per_result_alerting_numbers_the_row_with_the_payload_result_id(tmp_path):
+    path = write_results(tmp_path / "results.csv.gz", [{"app_id": "a"}])
+    payload = Payload(configuration={}, result={"app_id": "a"}, results_file=path, result_id="4")
+    assert [rid for rid, _ in alert_action.iter_rows(payload)] == ["4"]
+
+
+def test_an_account_without_certificate_gets_its_secret_from_storage_passwords(splunk_home, monkeypatch):
+    conf = splunk_home / "etc" / "apps" / "TA-entra-app-secrets" / "local" / "ta_entra_app_secrets_account.conf"
+    conf.write_text(f"[responder]\ntenant_id = {TENANT}\nclient_id = {COLLECTOR_APP_ID}\n")
+    asked = []
+
+    def secret_for_account(server_uri, session_key, account_name):
+        asked.append((server_uri, session_key, account_name))
+        return "stored-secret-value"
+
+    monkeypatch.setattr(alert_action.splunk, "secret_for_account", secret_for_account)
+    seen = []
+    graph = MemoryGraph()
+
+    def factory(account):
+        seen.append(account.client_secret)
+        return graph
+
+    results = write_results(splunk_home / "results.csv.gz", [finding(), finding(key_id=OTHER_KEY_ON_APP)])
+    payload = {"configuration": {}, "result": {}, "results_file": results, "server_uri": "https://127.0.0.1:8089",
+               "session_key": "SESSION", "owner": "analyst1"}
+    code = alert_action.main("entra_remove_secret", ["--execute"], io.StringIO(json.dumps(payload)),
+                             environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=factory)
+    assert code == 0
+    # one lookup and one client for both rows of the account
+    assert asked == [("https://127.0.0.1:8089", "SESSION", "responder")] and seen == ["stored-secret-value"]
+    assert b"stored-secret-value" not in b"".join(
+        (splunk_home / "var" / "spool" / "splunk" / name).read_bytes()
+        for name in os.listdir(splunk_home / "var" / "spool" / "splunk"))

@@ -5,6 +5,8 @@ Log paths under $SPLUNK_HOME are connector.logs.splunk_log_path.
 Everything else in connector/ is plain Python that runs the same with or without splunkd.
 """
 import os
+import re
+import tempfile
 
 from connector import APP_ID
 from connector.errors import ConfigError
@@ -108,6 +110,54 @@ def store_account_secret(service, account_name, secret):
     except KeyError:
         pass  # nothing stored yet
     passwords.create(secret, account_name, PASSWORD_REALM)
+
+
+MASKED_SECRET = "********"
+_SECRET_LINE = re.compile(r"^(?P<indent>\s*)client_secret\s*=\s*(?P<value>.*?)\s*$")
+_STANZA_LINE = re.compile(r"^\s*\[(?P<name>[^\]]*)\]\s*$")
+
+
+def migrate_plaintext_secrets(service, app_dir, conf_name="ta_entra_app_secrets_account"):
+    """Move any client_secret an admin typed into local/<conf>.conf to storage/passwords and mask it there.
+
+    Returns the names of the accounts whose secret moved. The file is rewritten atomically, keeping
+    every other line (comments included) as it was.
+    """
+    path = os.path.join(app_dir, "local", f"{conf_name}.conf")
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8-sig") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    stanza, moved = "default", []
+    for index, line in enumerate(lines):
+        stanza_match = _STANZA_LINE.match(line)
+        if stanza_match:
+            stanza = stanza_match.group("name").strip()
+            continue
+        secret_match = _SECRET_LINE.match(line)
+        if not secret_match or secret_match.group("value") in ("", MASKED_SECRET) or stanza == "default":
+            continue
+        store_account_secret(service, stanza, secret_match.group("value"))
+        newline = "\n" if line.endswith("\n") else ""
+        lines[index] = f"{secret_match.group('indent')}client_secret = {MASKED_SECRET}{newline}"
+        moved.append(stanza)
+    if moved:
+        _replace_file(path, "".join(lines))
+    return moved
+
+
+def _replace_file(path, text):
+    folder = os.path.dirname(path)
+    handle, staging = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".conf")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as staged:
+            staged.write(text)
+        os.chmod(staging, os.stat(path).st_mode & 0o777)
+        os.replace(staging, path)
+    except BaseException:
+        if os.path.exists(staging):
+            os.unlink(staging)
+        raise
 
 
 def secret_for_account(server_uri, session_key, account_name, *, service=None):

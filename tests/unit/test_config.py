@@ -404,3 +404,35 @@ def test_splunkd_refusing_storage_passwords_names_the_capability():
 
     with pytest.raises(ConfigError, match=r"HTTP 403.*list_storage_passwords"):
         splunk.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=Refusing())
+
+
+def test_a_typed_in_secret_moves_to_storage_passwords_and_is_masked(tmp_path):
+    write_conf(tmp_path, "local", f"""
+        # keep this comment
+        [prod]
+        tenant_id = {TENANT}
+        client_id = {CLIENT}
+        client_secret = {SECRET}
+
+        [masked]
+        tenant_id = {TENANT}
+        client_id = {OTHER_CLIENT}
+        client_secret = ********
+        """)
+    conf = tmp_path / "local" / "ta_entra_app_secrets_account.conf"
+    conf.chmod(0o600)
+    passwords = WritablePasswords([])
+    assert splunk.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == ["prod"]
+    text = conf.read_text()
+    assert SECRET not in text and "# keep this comment" in text
+    assert text.count("client_secret = ********") == 2
+    assert oct(conf.stat().st_mode & 0o777) == "0o600"
+    assert [(p.realm, p.username, p.clear_password) for p in passwords.entries] == [
+        ("TA-entra-app-secrets", "prod", SECRET)]
+    accounts = load_accounts(str(tmp_path))  # the conf is usable now
+    assert accounts["prod"].client_secret is None and accounts["prod"].auth_method == "secret"
+    assert splunk.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == []  # nothing left to move
+
+
+def test_migration_without_a_local_conf_does_nothing(tmp_path):
+    assert splunk.migrate_plaintext_secrets(FakeService(WritablePasswords([])), str(tmp_path)) == []

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 import random
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -74,7 +75,37 @@ def _prime(bits: int, rng: random.Random) -> int:
             return candidate
 
 
+def _key_cache_dir() -> str:
+    """Where derived keys are memoised across processes (the derivation costs about a second a key)."""
+    return os.environ.get("ENTRA_SIMULATOR_KEY_CACHE") or os.path.join(
+        tempfile.gettempdir(), f"entra-simulator-keys-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+
+
 def _seeded_rsa_key(seed_text: str, bits: int = 2048) -> rsa.RSAPrivateKey:
+    """The key derived from seed_text; read from the cache when an earlier process derived it."""
+    name = hashlib.sha256(f"{seed_text}/{bits}".encode()).hexdigest()[:32] + ".pem"
+    path = os.path.join(_key_cache_dir(), name)
+    try:
+        with open(path, "rb") as handle:
+            key = serialization.load_pem_private_key(handle.read(), password=None)
+        if isinstance(key, rsa.RSAPrivateKey) and key.key_size == bits:
+            return key
+    except (OSError, ValueError, TypeError):
+        pass
+    key = _derive_rsa_key(seed_text, bits)
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path))
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+        os.replace(temporary, path)
+    except OSError:
+        pass    # a read-only temp dir only costs the next process the derivation
+    return key
+
+
+def _derive_rsa_key(seed_text: str, bits: int) -> rsa.RSAPrivateKey:
     rng = random.Random(hashlib.sha256(seed_text.encode()).digest())
     p = _prime(bits // 2, rng)
     q = _prime(bits // 2, rng)

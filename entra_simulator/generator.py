@@ -32,6 +32,7 @@ AUDIT_WINDOW = timedelta(days=30)
 RECENT = timedelta(days=7)
 LONG_LIFETIME = timedelta(days=730)
 MANY_SOURCE_IPS = 5
+PLAN_CACHE_SIZE = 6_000     # holds every plan of a medium tenant (a few MiB); large ones stream through it
 FIRST_PARTY = profiles.first_party_profiles()
 _USER_FIRST = ("Adele", "Alex", "Diego", "Grady", "Isaiah", "Johanna", "Lee", "Lidia", "Megan", "Miriam",
                "Nestor", "Patti", "Pradeep", "Irvin", "Lynne", "Joni")
@@ -82,7 +83,7 @@ class GeneratedTenant(TenantData):
         self._certificates = {name: identity_certificate(seed, name, profiles.IDENTITY_DISPLAY_NAMES[name],
                                                          (self.now - timedelta(days=20)).replace(hour=0, minute=0, second=0))
                               for name in IDENTITY_NAMES}
-        self.plan = lru_cache(maxsize=4096)(self._build_plan)
+        self.plan = lru_cache(maxsize=PLAN_CACHE_SIZE)(self._build_plan)
         self.identities = {name: self._identity(n, name) for n, name in enumerate(IDENTITY_NAMES)}
         self.signin_context = SigninContext(
             self.codec, seed, self.tenant_id, self.microsoft_graph_sp_id, self.exchange_sp_id,

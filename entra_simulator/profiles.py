@@ -6,8 +6,9 @@ A profile is a small frozen description; generator.py turns it into Graph JSON a
 """
 from __future__ import annotations
 
-import random
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from . import catalog
 
@@ -258,11 +259,55 @@ _ROLES_FOR_APPS = (catalog.GLOBAL_ADMINISTRATOR, catalog.APPLICATION_ADMINISTRAT
                    catalog.CLOUD_APPLICATION_ADMINISTRATOR, catalog.HELPDESK_ADMINISTRATOR)
 
 
-def _rng(seed: int, space: str, index: int) -> random.Random:
-    return random.Random((seed << 48) ^ (sum(map(ord, space)) << 40) ^ index)
+class Draws:
+    """A splitmix64 stream with the few random.Random methods the profiles use.
+
+    random.Random costs a Mersenne Twister seeding per object; a large tenant draws a profile per
+    object and per sign-in, so a counter-based stream is used instead.
+    """
+    __slots__ = ("_state",)
+    _MASK = (1 << 64) - 1
+
+    def __init__(self, *key: int):
+        state = 0x9E3779B97F4A7C15
+        for part in key:
+            state = (state ^ part) * 0xBF58476D1CE4E5B9 & self._MASK
+        self._state = state
+
+    def random(self) -> float:
+        self._state = (self._state + 0x9E3779B97F4A7C15) & self._MASK
+        z = self._state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self._MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self._MASK
+        return ((z ^ (z >> 31)) >> 11) / float(1 << 53)
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.random()
+
+    def choice(self, values):
+        return values[int(self.random() * len(values))]
+
+    def weighted(self, values, cumulative):
+        """values[i] with probability proportional to its weight; `cumulative` from _cumulative()."""
+        return values[bisect_right(cumulative, self.random() * cumulative[-1])]
 
 
-def _random_secret(rng: random.Random, label: str, on_sp: bool = False) -> SecretSpec:
+def _cumulative(*weights):
+    return tuple(accumulate(weights))
+
+
+_SECRET_COUNT_WEIGHTS = _cumulative(40, 38, 14, 6, 2)
+_ROLE_COUNT_WEIGHTS = _cumulative(30, 40, 20, 10)
+_AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount")
+_AUDIENCE_WEIGHTS = _cumulative(88, 10, 2)
+_SPACES = {"app": 1, "extra": 2}
+
+
+def _rng(seed: int, space: str, index: int) -> Draws:
+    return Draws(seed, _SPACES[space], index)
+
+
+def _random_secret(rng: Draws, label: str, on_sp: bool = False) -> SecretSpec:
     roll = rng.random()
     start = rng.uniform(0, 1400)
     if roll < 0.06:
@@ -280,7 +325,7 @@ def random_profile(seed: int, index: int) -> Profile:
         name = f"{rng.choice(_HOSTILE)} {index}"
     else:
         name = f"{rng.choice(_TEAMS)} {rng.choice(_SYSTEMS)} {rng.choice(_PURPOSES)} {index:06d}"
-    secret_count = rng.choices((0, 1, 2, 3, 4), weights=(40, 38, 14, 6, 2))[0]
+    secret_count = rng.weighted((0, 1, 2, 3, 4), _SECRET_COUNT_WEIGHTS)
     secrets = tuple(_random_secret(rng, rng.choice((None, "prod", "dev", "ci", "rotation", f"key{n}")))
                     for n in range(secret_count))
     if rng.random() < 0.03:
@@ -293,14 +338,13 @@ def random_profile(seed: int, index: int) -> Profile:
     if rng.random() < 0.05:
         federated = (FederatedSpec(f"gh-{index}", "https://token.actions.githubusercontent.com",
                                    f"repo:contoso/app{index}:environment:prod"),)
-    role_count = rng.choices((0, 1, 2, 3), weights=(30, 40, 20, 10))[0]
+    role_count = rng.weighted((0, 1, 2, 3), _ROLE_COUNT_WEIGHTS)
     permissions = tuple(dict.fromkeys(
         rng.choice(_HIGH_ROLES if rng.random() < 0.25 else _LOW_ROLES) for _ in range(role_count)))
     directory_roles = (rng.choice(_ROLES_FOR_APPS),) if rng.random() < 0.01 else ()
     return Profile(
         display_name=name, created_days_ago=rng.uniform(1, 2500),
-        sign_in_audience=rng.choices(("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"),
-                                     weights=(88, 10, 2))[0],
+        sign_in_audience=rng.weighted(_AUDIENCES, _AUDIENCE_WEIGHTS),
         secrets=secrets, certificates=certificates, federated=federated, graph_permissions=permissions,
         exchange_permissions=("full_access_as_app",) if rng.random() < 0.005 else (),
         directory_roles=directory_roles, account_enabled=rng.random() > 0.03,

@@ -39,7 +39,7 @@ class Timeline:
         self.step = self.span / max(count, 1)
 
     def epoch(self, index: int) -> int:
-        jitter = (mix(self.seed, index) % 997) / 1000.0
+        jitter = ((index * 2654435761 + self.seed * 40503) % 997) / 1000.0   # < 1: keeps order
         return self.start_epoch + int((index + jitter) * self.step)
 
     def moment(self, index: int) -> datetime:

@@ -49,7 +49,7 @@ class EntraAppSecretsInput(Script):
         scan.input_account(APP_DIR, definition.parameters)
 
     def stream_events(self, inputs, ew):
-        configure_logging(os.environ.get("ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"), splunk_log_name=LOG_NAME)
+        configure_logging(os.environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"), splunk_log_name=LOG_NAME)
         log = get_logger("bin.entra_app_secrets")
         for stanza, params in inputs.inputs.items():
             try:

@@ -561,3 +561,16 @@ def test_without_the_ca_bundle_the_private_ca_is_not_trusted_and_not_retried(tls
             client.get("/applications")
         assert client.stats.requests == 1  # an untrusted certificate will not become trusted by retrying
     assert "certificate verify failed" in str(caught.value).lower()
+
+
+def test_a_write_to_a_closed_port_is_retried_because_nothing_was_sent():
+    import socket
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    account = Account(name="closed", tenant_id=TENANT, client_id=CLIENT, graph_host=f"https://127.0.0.1:{port}")
+    waits = []
+    client = GraphClient(account, FakeTokens(), policy=RetryPolicy(max_attempts=3, jitter=0), sleep=waits.append)
+    with pytest.raises(GraphTransportError, match="ConnectionError"):
+        client.post("/applications/1/removePassword", {"keyId": "k"})
+    assert client.stats.requests == 3 and waits == [1.0, 2.0]

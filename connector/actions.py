@@ -325,8 +325,7 @@ def remove_secret(graph, target, settings, *, dry_run=False, force=False, journa
                      app_name=target.app_name, object_type=target.object_type, object_id=target.object_id)
     refusal = protected_refusal(target.app_id, settings) or _tenant_refusal(target, tenant_id)
     if refusal:
-        result.message = refusal
-        return result
+        return _refused(result, refusal)
 
     try:
         object_type, holder = _locate_secret_holder(graph, target)
@@ -334,64 +333,70 @@ def remove_secret(graph, target, settings, *, dry_run=False, force=False, journa
         journal_entry = journal.removed(target.tenant_id, target.key_id) if journal else None
         if not journal_entry:
             raise  # reported with Graph's code and request id
-        result.outcome = ALREADY_DONE
-        result.message = (f"already removed: this add-on removed key id {target.key_id} on "
-                          f"{journal_entry.get('removed_at')}, and the object no longer exists; nothing to do")
-        return result
+        return _already_done(result, f"already removed: this add-on removed key id {target.key_id} on "
+                                     f"{journal_entry.get('removed_at')}, and the object no longer exists; "
+                                     f"nothing to do")
     result.object_type, result.object_id = object_type, holder.get("id")
     result.app_name = holder.get("displayName") or target.app_name
     refusal = app_id_refusal(holder, target, object_type)
     if refusal:
-        result.message = refusal
-        return result
+        return _refused(result, refusal)
     result.snapshot = snapshot_of(holder, object_type)
 
     credential = find_password_credential(holder, target.key_id)
     if credential is None:
         return _secret_not_on_object(graph, target, result, object_type, holder, journal)
-
-    try:
-        last_used = parse_time(target.last_used) if target.last_used_known else last_use_from_graph(graph, target.key_id)
-    except GraphError as exc:
-        if not force:
-            result.graph_error_code, result.graph_request_id = exc.code or None, exc.request_id
-            result.message = (f"{describe_secret(credential)}: the finding has no last_used and Graph could not say "
-                              f"when the secret was last used ({exc}); refused, nothing changed. Act on the "
-                              f"finding event (it carries last_used), or set force=1 to remove it anyway")
-            return result
-        last_used, lookup_error = None, exc
-    else:
-        lookup_error = None
-    refusal, use_note = recent_use_refusal(last_used, now, settings.recent_use_days, force)
-    if lookup_error:
-        use_note = f"last use unknown (Graph: {lookup_error.code or lookup_error.status}); force is set"
-    result.details["last_used"] = iso(last_used) if last_used else None
+    refusal, use_note = _last_use_check(graph, target, settings, now, force, result)
     if refusal:
-        result.message = f"{describe_secret(credential)}: {refusal}"
-        return result
-    remaining = len(holder.get("passwordCredentials") or []) - 1
-    change = (f"remove {describe_secret(credential)} from {object_type} {result.app_name!r} "
-              f"({result.object_id}); {use_note}; {remaining} other secret(s) and "
-              f"{len(holder.get('keyCredentials') or [])} certificate(s) stay")
-    if dry_run:
-        result.outcome, result.message = DRY_RUN, f"dry run: would {change}. Nothing changed"
-        return result
+        return _refused(result, f"{describe_secret(credential)}: {refusal}")
 
+    what = (f"{describe_secret(credential)} from {object_type} {result.app_name!r} ({result.object_id}); "
+            f"{use_note}; {len(holder.get('passwordCredentials') or []) - 1} other secret(s) and "
+            f"{len(holder.get('keyCredentials') or [])} certificate(s) stay")
+    if dry_run:
+        result.outcome, result.message = DRY_RUN, f"dry run: would remove {what}. Nothing changed"
+        return result
     try:
         graph.post(f"/{COLLECTIONS[object_type]}/{result.object_id}/removePassword", {"keyId": target.key_id})
     except GraphNotFound as exc:
         # Between our read and the removal someone else removed it (or the object): the goal holds.
-        result.outcome, result.graph_error_code, result.graph_request_id = ALREADY_DONE, exc.code, exc.request_id
-        result.message = (f"already gone: Graph answered 404 {exc.code} to the removal of {describe_secret(credential)} "
-                          f"from {object_type} {result.object_id}; it was removed meanwhile, nothing more to do")
-        return result
+        result.graph_error_code, result.graph_request_id = exc.code, exc.request_id
+        return _already_done(result, f"already gone: Graph answered 404 {exc.code} to the removal of "
+                                     f"{describe_secret(credential)}; it was removed meanwhile, nothing more to do")
     if journal:
         journal.record_removal(target.tenant_id, target.key_id, {
             "removed_at": iso(now), "object_type": object_type, "object_id": result.object_id,
             "app_id": target.app_id})
-    result.outcome = CHANGED
-    result.message = f"removed: {change[len('remove '):]}. Note: {NO_RESTORE_NOTE}"
+    result.outcome, result.message = CHANGED, f"removed: {what}. Note: {NO_RESTORE_NOTE}"
     return result
+
+
+def _refused(result, message):
+    result.outcome, result.message = REFUSED, message
+    return result
+
+
+def _already_done(result, message):
+    result.outcome, result.message = ALREADY_DONE, message
+    return result
+
+
+def _last_use_check(graph, target, settings, now, force, result):
+    """(refusal or None, note on the last use): the finding's last_used, else Graph's report."""
+    if target.last_used_known:
+        last_used = parse_time(target.last_used)
+    else:
+        try:
+            last_used = last_use_from_graph(graph, target.key_id)
+        except GraphError as exc:
+            if force:
+                return None, f"last use unknown (Graph: {exc.code or exc.status}); force is set"
+            result.graph_error_code, result.graph_request_id = exc.code or None, exc.request_id
+            return (f"the finding has no last_used and Graph could not say when the secret was last used "
+                    f"({exc}); refused, nothing changed. Act on the finding event (it carries last_used), or "
+                    f"set force=1 to remove it anyway"), None
+    result.details["last_used"] = iso(last_used) if last_used else None
+    return recent_use_refusal(last_used, now, settings.recent_use_days, force)
 
 
 def _secret_not_on_object(graph, target, result, object_type, holder, journal):

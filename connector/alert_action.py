@@ -12,7 +12,6 @@ file is written (atomically) right after the row's change, so a process killed b
 still leaves an audit event for every change it made.
 """
 import csv
-import dataclasses
 import gzip
 import json
 import os

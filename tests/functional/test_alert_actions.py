@@ -237,7 +237,8 @@ def test_unsafe_targets_are_refused_and_the_other_rows_still_run(sim, findings, 
     assert code == 1
     assert [(e["outcome"], e["status"]) for e in events] == [
         ("refused", "failure"), ("refused", "failure"), ("refused", "failure"), ("changed", "success")]
-    assert f"key id {mismatched['key_id']} is not a secret of application 'Hybrid Credentials App'" in events[0]["result"]
+    expected = f"key id {mismatched['key_id']} is not a secret of application 'Hybrid Credentials App'"
+    assert expected in events[0]["result"]
     assert "protected" in events[1]["result"]
     assert f"last used {recently_used['last_used'][:19]}" in events[2]["result"]
     assert "within the last 7 days" in events[2]["result"] and "force=1" in events[2]["result"]

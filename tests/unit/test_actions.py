@@ -359,7 +359,8 @@ def test_throttled_patch_is_reported_per_target(graph):
     graph.fail[("PATCH", "servicePrincipals")] = GraphThrottled(429, "TooManyRequests", "Please retry again later.",
                                                                  "req-429")
     outcome = run(actions.DISABLE_APP, graph)
-    assert (outcome.outcome, outcome.graph_error_code, outcome.graph_request_id) == ("error", "TooManyRequests", "req-429")
+    assert (outcome.outcome, outcome.graph_error_code) == ("error", "TooManyRequests")
+    assert outcome.graph_request_id == "req-429"
 
 
 # --- the audit record ------------------------------------------------------------------------------------
@@ -385,7 +386,8 @@ def test_audit_record_of_a_removal_carries_the_cim_change_fields(graph, journal)
 
 def test_audit_record_of_a_disable_names_the_app_as_user_and_the_analyst_as_src_user(graph):
     event = actions.audit_fields(run(actions.DISABLE_APP, graph), invocation=INVOCATION)
-    assert (event["action"], event["object_category"], event["object_attrs"]) == ("modified", "user", ["accountEnabled"])
+    assert (event["action"], event["object_category"]) == ("modified", "user")
+    assert event["object_attrs"] == ["accountEnabled"]
     assert (event["user"], event["src_user"]) == ("Payroll sync", "analyst1")
 
 

@@ -152,9 +152,14 @@ def _use(facts, many_ips):
 def _exposure(facts):
     context = facts.context
     if context.multi_tenant:
-        yield Factor("multi_tenant", 5,
-                     f"The app is multi-tenant ({context.sign_in_audience}): the secret is valid in every "
-                     f"tenant that consented to it.")
+        if context.owned_by_other_tenant:
+            yield Factor("multi_tenant", 5,
+                         "The app is registered in another tenant: whoever holds its secrets there can sign in "
+                         "here.")
+        else:
+            yield Factor("multi_tenant", 5,
+                         f"The app is multi-tenant ({context.sign_in_audience}): the secret is valid in every "
+                         f"tenant that consented to it.")
     alternatives = [name for name, present in (("a certificate", context.has_certificate),
                                                 ("a federated identity credential",
                                                  context.has_federated_credential)) if present]

@@ -5,6 +5,7 @@ into per-key aggregates (last use, hourly counts inside the window, a capped set
 stream past, and those aggregates are what the checkpoint keeps between runs.
 """
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -15,6 +16,7 @@ MAX_SOURCE_IPS_PER_KEY = 50   # enough to say "many"; a botnet must not grow the
 MULTI_TENANT_AUDIENCES = {"AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"}
 
 SECRET_TYPES = ("password", "symmetric_key")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 # ----------------------------------------------------------------------------------------------- time
@@ -50,6 +52,10 @@ def iso(value):
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_guid(text):
+    return bool(_GUID.match(text or ""))
 
 
 def _days(delta):
@@ -270,10 +276,11 @@ class AppContext:
     owners: tuple = ()                          # owner display names / UPNs
     is_collector_app: bool = False              # the add-on's own app (the account's client_id)
     collector_uses_secret: bool = False         # ...and the add-on signs in with a secret
+    owned_by_other_tenant: bool = False         # the SP's appOwnerOrganizationId is another tenant
 
     @property
     def multi_tenant(self):
-        return (self.sign_in_audience or "") in MULTI_TENANT_AUDIENCES
+        return (self.sign_in_audience or "") in MULTI_TENANT_AUDIENCES or self.owned_by_other_tenant
 
 
 def valid_certificate(credentials, now):

@@ -171,6 +171,10 @@ class GraphClient:
             self.stats.throttled += sum(1 for _, answer in retry if answer["status"] == 429)
             if not retry:
                 break
+            if len(retry) < len(pending):
+                # some inner requests got through: the bucket is draining, not stuck; count attempts
+                # without progress only, or a 20-request batch against a tight bucket gives up early
+                attempt = 1
             waits = [self._policy.decide(answer["status"], answer["headers"], attempt, waited)
                      for _, answer in retry]
             if any(wait is None for wait in waits):

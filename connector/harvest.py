@@ -40,30 +40,20 @@ class Harvester:
     def service_principals(self):
         return self._items(streams.SERVICE_PRINCIPALS)
 
-    def role_definitions(self):
-        """{roleDefinitionId: displayName}; a 403 (no RoleManagement.Read.Directory) is recorded, not fatal."""
-        names = {}
-        try:
-            for definition in self._items(streams.ROLE_DEFINITIONS):
-                name = definition.get("displayName") or definition.get("id")
-                names[definition.get("id")] = name
-                if definition.get("templateId"):
-                    names.setdefault(definition["templateId"], name)
-        except GraphError as error:
-            self.record_error("role_definitions", error)
-        return names
-
     def role_assignments(self, principal_ids):
-        """{principalId: [roleDefinitionId]} for the given principals; the tenant's list is read once."""
-        wanted = set(principal_ids)
+        """{principalId: [role display name]} for the given principals; the tenant's list is read once.
+        A 403 (no RoleManagement.Read.Directory) is recorded, not fatal."""
+        wanted = {principal.lower() for principal in principal_ids}
         found = {}
         if not wanted:
             return found
         try:
             for assignment in self._items(streams.ROLE_ASSIGNMENTS):
-                principal = assignment.get("principalId")
+                principal = (assignment.get("principalId") or "").lower()
                 if principal in wanted:
-                    found.setdefault(principal, []).append(assignment.get("roleDefinitionId"))
+                    definition = assignment.get("roleDefinition") or {}
+                    found.setdefault(principal, []).append(definition.get("displayName")
+                                                           or assignment.get("roleDefinitionId"))
         except GraphError as error:
             self.record_error("role_assignments", error)
         return found

@@ -43,6 +43,9 @@ class ScanSettings:
     snapshot_interval_hours: int = 24     # changes mode: a full snapshot this often
     read_signins: bool = True
     read_credential_activity: bool = True
+    # client ids of the add-on's other sign-in apps (every configured account): their secrets are
+    # flagged is_collector_app too; the scanning account's own client id always is
+    own_app_ids: frozenset = frozenset()
     host: str = field(default_factory=default_host)
 
     def __post_init__(self):
@@ -66,7 +69,7 @@ class RunSummary:
     requests: int = 0
     throttled: int = 0
     by_severity: dict = field(default_factory=dict)
-    findings: list = field(default_factory=list)   # (severity, score, app name, object type, key id)
+    findings: list = field(default_factory=list)   # (severity, score, app name, object type, key id, factors)
 
     @property
     def exit_code(self):
@@ -118,6 +121,7 @@ class _Run:
         self.snapshot = (settings.posture_mode == "full" or self.last_snapshot is None or
                          self.now - self.last_snapshot >= dt.timedelta(hours=settings.snapshot_interval_hours))
         self.identities = {}
+        self.own_app_ids = {app_id.lower() for app_id in settings.own_app_ids} | {(account.client_id or "").lower()}
         self.certificate_app_ids = set()
         self.newest_signin = None
 
@@ -202,7 +206,8 @@ class _Run:
             if secrets or app_id in self.identities:
                 identity = self._identity(principal)
                 identity.service_principal = {key: principal.get(key) for key in
-                                              ("id", "displayName", "accountEnabled", "signInAudience")}
+                                              ("id", "displayName", "accountEnabled", "signInAudience",
+                                               "appOwnerOrganizationId")}
                 identity.secrets.extend(secrets)
                 identity.has_certificate = identity.has_certificate or any(
                     c.credential_type == "certificate" and (c.usage or "").lower() == "verify"
@@ -241,7 +246,6 @@ class _Run:
 
         assignments = dict(self.harvester.per_object(APP_ROLE_ASSIGNMENTS, sp_objects))
         permissions = self.harvester.permissions(assignments)
-        role_names = self.harvester.role_definitions() if sp_objects else {}
         roles = self.harvester.role_assignments(sp_objects)
 
         for app_id, identity in identities.items():
@@ -258,10 +262,12 @@ class _Run:
                 has_certificate=identity.has_certificate or app_id in self.certificate_app_ids,
                 has_federated_credential=federated.get(app_id, False),
                 permissions=tuple(Permission(*entry) for entry in permissions.get(sp_id, ())),
-                directory_roles=tuple(sorted({role_names.get(role_id, role_id) for role_id in roles.get(sp_id, ())})),
+                directory_roles=tuple(sorted(set(roles.get((sp_id or "").lower(), ())))),
                 owners=owners.get(app_id, ()),
-                is_collector_app=app_id.lower() == (self.account.client_id or "").lower(),
-                collector_uses_secret=self.account.auth_method == "secret")
+                is_collector_app=app_id.lower() in self.own_app_ids,
+                collector_uses_secret=(self.account.auth_method == "secret"
+                                       and app_id.lower() == (self.account.client_id or "").lower()),
+                owned_by_other_tenant=_foreign(sp.get("appOwnerOrganizationId"), self.account.tenant_id))
 
     # --------------------------------------------------------------------------------- findings
 
@@ -276,7 +282,7 @@ class _Run:
                 self.counts["findings"] += 1
                 self.summary.by_severity[finding.severity] = self.summary.by_severity.get(finding.severity, 0) + 1
                 self.summary.findings.append((finding.severity, finding.score, body["app_name"],
-                                              credential.object_type, credential.key_id))
+                                              credential.object_type, credential.key_id, finding.factor_ids))
                 self.emit_posture(cim.SOURCETYPE_FINDING, f"finding|{body['id']}", body,
                                   ("severity", "risk_score", "risk_factors", "end_time", "account_enabled",
                                    "permissions", "directory_roles", "app_name"))
@@ -289,6 +295,11 @@ class _Run:
             "fingerprints": self.new_fingerprints,
             "last_snapshot": iso(self.now) if self.snapshot else iso(self.last_snapshot),
         })
+
+
+def _foreign(owner_tenant, tenant_id):
+    """An app registered elsewhere; unknown when the account names its tenant by domain."""
+    return bool(owner_tenant and correlate.is_guid(tenant_id) and owner_tenant.lower() != tenant_id.lower())
 
 
 def open_client(account):
@@ -379,9 +390,10 @@ def format_summary(summary, limit=None):
     ranked = sorted(summary.findings, key=lambda f: (-f[1], SEVERITY_ORDER.index(f[0]), f[2], f[4]))
     if ranked:
         lines.append("")
-        lines.append(f"{'SEVERITY':<14}{'SCORE':>5}  {'OBJECT':<17}{'KEY ID':<38}APP")
-        for severity, score, app_name, object_type, key_id in ranked[:limit]:
-            lines.append(f"{severity:<14}{score:>5}  {object_type:<17}{key_id:<38}{_printable(app_name)}")
+        lines.append(f"{'SEVERITY':<14}{'SCORE':>5}  {'ON':<17}{'APP':<42}{'KEY ID':<38}WHY")
+        for severity, score, app_name, object_type, key_id, factors in ranked[:limit]:
+            lines.append(f"{severity:<14}{score:>5}  {object_type:<17}{_printable(app_name, 40):<42}{key_id:<38}"
+                         + ", ".join(factors))
         if limit is not None and len(ranked) > limit:
             lines.append(f"... and {len(ranked) - limit} more (see the events)")
     for error in summary.errors:
@@ -434,7 +446,7 @@ def cli_scan(args):
 INPUT_NUMBER_PARAMETERS = {"signin_lookback_hours": (1, 720), "snapshot_interval_hours": (1, 8760)}
 
 
-def input_settings(params, host=None):
+def input_settings(params, host=None, own_app_ids=()):
     """ScanSettings from a modular input stanza's parameters; ConfigError says which one is wrong."""
     values = {}
     for name, (low, high) in INPUT_NUMBER_PARAMETERS.items():
@@ -455,7 +467,7 @@ def input_settings(params, host=None):
         values["posture_mode"] = mode
     if host:
         values["host"] = host
-    return ScanSettings(**values)
+    return ScanSettings(own_app_ids=frozenset(own_app_ids), **values)
 
 
 def input_account(app_dir, params, *, check_files=True):
@@ -487,7 +499,9 @@ def run_input(app_dir, stanza, params, metadata, event_writer):
     if account.auth_method == "secret":
         account = account.with_secret(splunk.secret_for_account(metadata.get("server_uri"),
                                                                 metadata.get("session_key"), account.name))
-    settings = input_settings(params, host=params.get("host") or metadata.get("server_host"))
+    from connector.config import load_accounts
+    own_app_ids = {other.client_id for other in load_accounts(app_dir, check_files=False).values()}
+    settings = input_settings(params, host=params.get("host") or metadata.get("server_host"), own_app_ids=own_app_ids)
     store = FileCheckpointStore(metadata["checkpoint_dir"])
     writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
     return run_scan(account, store, writer, settings)

@@ -69,23 +69,23 @@ APP_ROLE_ASSIGNMENTS = Stream(
     select=("id", "appRoleId", "resourceId", "resourceDisplayName", "principalId"),
     top=DIRECTORY_PAGE_MAX, mode="per_object")
 
+# Owners are directoryObjects of several types (users, service principals): select only what all have
+# or the user has; a property of another type in $select is a 400.
 APPLICATION_OWNERS = Stream(
     name="application_owners", path="/applications/{id}/owners",
-    select=("id", "displayName", "userPrincipalName", "appId"), top=DIRECTORY_PAGE_MAX, mode="per_object")
+    select=("id", "displayName", "userPrincipalName"), top=DIRECTORY_PAGE_MAX, mode="per_object")
 
 # The resource an appRoleId belongs to (Microsoft Graph itself, usually), read once per resource.
 RESOURCE_APP_ROLES = Stream(
     name="resource_app_roles", path="/servicePrincipals/{id}",
     select=("id", "appId", "displayName", "appRoles"), mode="per_object")
 
-# Directory roles: the tenant's assignments are few, so one paged read beats one read per principal.
+# Directory roles: the tenant's assignments are few, so one paged read beats one read per principal;
+# the role's name comes along through $expand (graph-wire-facts §4).
 ROLE_ASSIGNMENTS = Stream(
     name="role_assignments", path="/roleManagement/directory/roleAssignments",
-    select=("id", "principalId", "roleDefinitionId", "directoryScopeId"))
-
-ROLE_DEFINITIONS = Stream(
-    name="role_definitions", path="/roleManagement/directory/roleDefinitions",
-    select=("id", "displayName", "templateId", "isBuiltIn"))
+    select=("id", "principalId", "roleDefinitionId", "directoryScopeId"),
+    extra={"$expand": "roleDefinition"})
 
 # Service-principal sign-ins exist only in beta and only with the event-type filter (§2.1).
 SIGNINS = Stream(name="signins", path="/auditLogs/signIns", api="beta", top=SIGNIN_PAGE_MAX)
@@ -95,7 +95,7 @@ APP_CREDENTIAL_ACTIVITY = Stream(
 
 STREAMS = {stream.name: stream for stream in (
     APPLICATIONS, SERVICE_PRINCIPALS, FEDERATED_CREDENTIALS, APP_ROLE_ASSIGNMENTS, APPLICATION_OWNERS,
-    RESOURCE_APP_ROLES, ROLE_ASSIGNMENTS, ROLE_DEFINITIONS, SIGNINS, APP_CREDENTIAL_ACTIVITY)}
+    RESOURCE_APP_ROLES, ROLE_ASSIGNMENTS, SIGNINS, APP_CREDENTIAL_ACTIVITY)}
 
 
 def signin_filter(lower_iso, upper_iso):

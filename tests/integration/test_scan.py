@@ -1,0 +1,302 @@
+"""The scan against the simulator over real HTTPS with MSAL: findings, sign-ins, checkpoints, throttling,
+and a leak check over every byte the scan writes."""
+import datetime as dt
+import io
+import json
+import logging
+import os
+
+import pytest
+
+from connector import streams
+from connector.checkpoint import FileCheckpointStore
+from connector.config import Account
+from connector.events import JsonLinesWriter, ListWriter
+from connector.logs import configure_logging, reset_logging
+from connector.scan import ScanSettings, run_scan
+
+WHOLE_LOG_HOURS = 24 * 30 + 1   # the simulator keeps 30 days of sign-ins
+
+
+def collector_account(sim, *, secret=False, name="it"):
+    collector = sim.collector
+    account = Account(name=name, tenant_id=sim.tenant_id, client_id=collector.client_id,
+                      authority_host=sim.base_url, graph_host=sim.base_url, ca_bundle=sim.ca_path,
+                      certificate_path=None if secret else collector.certificate_path)
+    return account.with_secret(collector.secret) if secret else account
+
+
+def scan(sim, state_dir, writer=None, account=None, **settings):
+    settings.setdefault("signin_lookback_hours", WHOLE_LOG_HOURS)
+    settings.setdefault("own_app_ids", frozenset(identity.client_id for identity in sim.identities.values()))
+    writer = writer or ListWriter()
+    summary = run_scan(account or collector_account(sim), FileCheckpointStore(str(state_dir)), writer,
+                       ScanSettings(**settings))
+    return summary, writer
+
+
+def of_type(writer, sourcetype):
+    return [hec["event"] for hec in writer.events if hec["sourcetype"] == sourcetype]
+
+
+@pytest.fixture(scope="module")
+def demo_scan(simulator, tmp_path_factory):
+    """One full scan of the demo tenant, shared by the read-only assertions below."""
+    simulator.reset()
+    summary, writer = scan(simulator, tmp_path_factory.mktemp("state"))
+    return summary, writer
+
+
+def test_scan_of_the_demo_tenant_succeeds(demo_scan):
+    summary, writer = demo_scan
+    assert summary.status == "success", summary.errors
+    harvest = of_type(writer, "entra:harvest")
+    assert len(harvest) == 1 and harvest[0]["status"] == "success" and harvest[0]["auth_method"] == "certificate"
+    assert harvest[0]["counts"]["findings"] == summary.counts["findings"] > 0
+    assert harvest[0]["requests"] > 0
+
+
+def test_every_client_secret_is_reported_exactly_once_with_its_object_and_key(demo_scan, demo_tenant):
+    findings = [f for f in of_type(demo_scan[1], "entra:app:finding") if f["credential_type"] == "password"]
+    reported = [(f["object_type"], f["object_id"].lower(), f["key_id"].lower()) for f in findings]
+    expected = [(e.object_type, e.object_id.lower(), e.key_id.lower()) for e in demo_tenant.expected_secrets()]
+    assert len(reported) == len(set(reported))
+    assert sorted(reported) == sorted(expected)
+    ids = [f["id"] for f in of_type(demo_scan[1], "entra:app:finding")]
+    assert len(ids) == len(set(ids))
+
+
+def test_symmetric_key_credentials_are_reported_as_secrets_and_certificates_are_not(demo_scan, demo_tenant):
+    symmetric = set()
+    certificate_only = set()
+    for kind, iterator in (("application", demo_tenant.iter_applications),
+                           ("servicePrincipal", demo_tenant.iter_service_principals)):
+        for graph_object in iterator():
+            keys = graph_object.get("keyCredentials") or []
+            symmetric |= {(kind, graph_object["id"].lower(), k["keyId"].lower()) for k in keys if k["type"] == "Symmetric"}
+            if keys and not graph_object.get("passwordCredentials") and not any(k["type"] == "Symmetric" for k in keys):
+                certificate_only.add(graph_object["appId"])
+    findings = of_type(demo_scan[1], "entra:app:finding")
+    reported = {(f["object_type"], f["object_id"].lower(), f["key_id"].lower())
+                for f in findings if f["credential_type"] == "symmetric_key"}
+    assert reported == symmetric
+    secret_app_ids = {e.app_id for e in demo_tenant.expected_secrets()} | {f["app_id"] for f in findings
+                                                                          if f["credential_type"] == "symmetric_key"}
+    assert certificate_only - secret_app_ids, "the demo tenant should have certificate-only apps"
+    assert not {f["app_id"] for f in findings} & (certificate_only - secret_app_ids)
+
+
+# trait of the generated tenant -> (factor that must fire, or a field check)
+TRAIT_FACTORS = {
+    "on_service_principal": "secret_on_service_principal",
+    "never_expires": "never_expires",
+    "long_lifetime": "long_lifetime",
+    "expired": "expired",
+    "many_source_ips": "used_from_many_ips",
+    "recently_added": "recently_added",
+    "multi_tenant": "multi_tenant",
+    "disabled_service_principal": "service_principal_disabled",
+    "high_privilege_permission": "high_privilege_permissions",
+}
+
+
+def test_risk_factors_follow_the_tenant_traits(demo_scan, demo_tenant):
+    findings = {(f["object_type"], f["object_id"].lower(), f["key_id"].lower()): f
+                for f in of_type(demo_scan[1], "entra:app:finding")}
+    seen_traits = set()
+    for expected in demo_tenant.expected_secrets():
+        finding = findings[(expected.object_type, expected.object_id.lower(), expected.key_id.lower())]
+        where = f"{finding['app_name']!r} {expected.key_id}"
+        seen_traits |= expected.traits
+        for trait, factor in TRAIT_FACTORS.items():
+            if trait in expected.traits:
+                assert factor in finding["risk_factors"], f"{where}: {trait} -> {factor}"
+        for factor in ("secret_on_service_principal", "never_expires", "expired", "recently_added",
+                       "service_principal_disabled"):
+            trait = next(t for t, f in TRAIT_FACTORS.items() if f == factor)
+            if factor in finding["risk_factors"]:
+                assert trait in expected.traits, f"{where}: {factor} without {trait}"
+        assert (finding["use_count"] > 0) == ("used" in expected.traits), where
+        if "unused" in expected.traits:
+            assert finding["last_used"] is None and finding["src"] == "unknown", where
+        assert finding["is_collector_app"] == ("collector_app" in expected.traits), where
+        assert finding["has_federated_credential"] == ("has_federated_credential" in expected.traits), where
+        if "directory_role" in expected.traits:
+            assert finding["directory_roles"], where
+        if "expired" in expected.traits and "unused" in expected.traits:
+            assert finding["severity"] == "low", where
+    assert {"on_service_principal", "never_expires", "expired", "many_source_ips", "recently_added",
+            "high_privilege_permission", "directory_role", "used", "unused"} <= seen_traits
+
+
+def test_findings_name_permissions_resolved_through_app_roles(demo_scan, simulator):
+    for identity in simulator.identities.values():
+        own = [f for f in of_type(demo_scan[1], "entra:app:finding") if f["app_id"] == identity.client_id]
+        assert own and all(f["is_collector_app"] for f in own)
+        assert all(set(f["permissions"]) == set(identity.roles) for f in own), identity.name
+    assert all(f["severity"] in ("critical", "high", "medium", "low", "informational")
+               for f in of_type(demo_scan[1], "entra:app:finding"))
+
+
+def test_every_credential_is_inventoried_once(demo_scan, demo_tenant):
+    credentials = of_type(demo_scan[1], "entra:app:credential")
+    keys = [(c["object_id"].lower(), c["key_id"].lower()) for c in credentials]
+    assert len(keys) == len(set(keys))
+    expected = set()
+    for iterator in (demo_tenant.iter_applications, demo_tenant.iter_service_principals):
+        for graph_object in iterator():
+            for field in ("passwordCredentials", "keyCredentials"):
+                expected |= {(graph_object["id"].lower(), c["keyId"].lower()) for c in graph_object.get(field) or []}
+    assert expected <= set(keys)
+    assert {c["credential_type"] for c in credentials} >= {"password", "certificate", "federated"}
+
+
+def test_signins_carry_graph_fields_and_cim_fields(demo_scan):
+    signins = of_type(demo_scan[1], "entra:signin:serviceprincipal")
+    assert signins and len({s["id"] for s in signins}) == len(signins)
+    for signin in signins:
+        assert "servicePrincipal" in signin["signInEventTypes"]
+        assert signin["action"] in ("success", "failure") and signin["src"] and signin["user"]
+        assert signin["action"] == ("success" if signin["status"]["errorCode"] == 0 else "failure")
+    assert {s["authentication_method"] for s in signins} >= {"clientSecret", "certificate"}
+
+
+def test_request_count_grows_with_pages_not_objects(demo_scan, demo_tenant):
+    summary = demo_scan[0]
+    objects = demo_tenant.application_count + demo_tenant.service_principal_count
+    # lists + one $batch per 20 secret-holding objects per detail kind, never a GET per object
+    assert summary.requests < objects / 2, (summary.requests, objects)
+
+
+class WrappedTenant:
+    """The generated tenant plus sign-ins that 'arrive' between two runs."""
+
+    def __init__(self, tenant):
+        self._tenant = tenant
+        self.extra = []
+
+    def __getattr__(self, name):
+        return getattr(self._tenant, name)
+
+    def iter_signins(self, start=None, end=None):
+        merged = list(self._tenant.iter_signins(start=start, end=end))
+        merged += [r for r in self.extra
+                   if (start is None or r["createdDateTime"] >= _z(start)) and (end is None or r["createdDateTime"] <= _z(end))]
+        return iter(sorted(merged, key=lambda r: r["createdDateTime"], reverse=True))
+
+
+def _z(moment):
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_second_run_repeats_no_signin_and_new_signins_appear_once(demo_tenant, tmp_path):
+    from entra_simulator import Simulator
+    tenant = WrappedTenant(demo_tenant)
+    with Simulator(tenant=tenant) as sim:
+        state = tmp_path / "state"
+        first = of_type(scan(sim, state, signin_lookback_hours=48)[1], "entra:signin:serviceprincipal")
+        assert first
+        second_summary, second_writer = scan(sim, state, signin_lookback_hours=48)
+        assert of_type(second_writer, "entra:signin:serviceprincipal") == []
+        assert len(of_type(second_writer, "entra:app:finding")) == second_summary.counts["findings"] > 0
+        secret = next(e for e in demo_tenant.expected_secrets() if e.object_type == "application"
+                      and "expired" not in e.traits and "disabled_service_principal" not in e.traits)
+        sp = demo_tenant.service_principal_by_app_id(secret.app_id)
+        now = dt.datetime.now(dt.timezone.utc)
+        tenant.extra = [demo_tenant.make_signin(sp["id"], key_id=secret.key_id, when=now - dt.timedelta(seconds=30 + n),
+                                                ip_address=f"192.0.2.{n + 1}", sequence=n) for n in range(3)]
+        third = of_type(scan(sim, state, signin_lookback_hours=48)[1], "entra:signin:serviceprincipal")
+        assert sorted(s["id"] for s in third) == sorted(r["id"] for r in tenant.extra)
+        assert of_type(scan(sim, state, signin_lookback_hours=48)[1], "entra:signin:serviceprincipal") == []
+
+
+class ExplodingWriter(ListWriter):
+    """A writer that dies after `limit` sign-in events: the process killed in the middle of a run."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+
+    def _write(self, hec):
+        if hec["sourcetype"] == "entra:signin:serviceprincipal":
+            if self.limit == 0:
+                raise OSError("killed")
+            self.limit -= 1
+        super()._write(hec)
+
+
+def test_a_run_killed_after_a_page_resumes_without_losing_or_repeating(simulator, tmp_path, monkeypatch):
+    monkeypatch.setattr(streams, "SIGNINS", streams.Stream(name="signins", path="/auditLogs/signIns", api="beta",
+                                                           top=40))
+    simulator.reset()
+    whole = of_type(scan(simulator, tmp_path / "reference")[1], "entra:signin:serviceprincipal")
+    assert len(whole) > 100
+    state = tmp_path / "state"
+    killed = ExplodingWriter(limit=95)   # two full pages written, the third dies halfway
+    summary, _ = scan(simulator, state, writer=killed)
+    assert summary.status == "failure"
+    seen = [s["id"] for s in of_type(killed, "entra:signin:serviceprincipal")]
+    assert len(seen) == 95
+    resumed = [s["id"] for s in of_type(scan(simulator, state)[1], "entra:signin:serviceprincipal")]
+    # the half-written page is read again: its first events appear twice at most, never lost
+    assert set(seen) | set(resumed) == {s["id"] for s in whole}
+    repeated = set(seen) & set(resumed)
+    assert len(repeated) <= 15, len(repeated)
+
+
+def test_medium_tenant_completes_under_throttling(simulator_factory, tmp_path):
+    # Graph's throttle shapes with windows halved and budgets tightened so that a run on a shared CI
+    # machine meets them: reports (sign-ins, credential activity) 2 requests per 5 s, directory reads
+    # 2,000 resource units per 5 s (the $batch inner reads are charged one by one)
+    sim = simulator_factory(size="medium", throttle={"scale": 0.5, "reports_requests": 2, "directory_ru": 2000})
+    summary, writer = scan(sim, tmp_path, writer=ListWriter(), signin_lookback_hours=24)
+    assert summary.status == "success", summary.errors
+    expected = sum(1 for _ in sim.tenant.expected_secrets())
+    findings = [f for f in of_type(writer, "entra:app:finding") if f["credential_type"] == "password"]
+    assert len(findings) == expected
+    assert summary.throttled > 0, "the throttle should have answered 429 at least once"
+    assert summary.duration_s < 60
+
+
+def test_nothing_secret_is_written_anywhere(simulator, tmp_path, capfd, monkeypatch):
+    """Every byte the scan writes (events, logs, checkpoints, stderr) is free of the collector's secret,
+    the tokens the simulator issued, and the private key."""
+    simulator.reset()
+    tokens = []
+    issue = simulator.identity._issue
+
+    def recording_issue(identity):
+        answer = issue(identity)
+        tokens.append(answer["access_token"])
+        return answer
+    monkeypatch.setattr(simulator.identity, "_issue", recording_issue)
+    log_stream = io.StringIO()
+    configure_logging("DEBUG", stream=log_stream)
+    try:
+        events_path = tmp_path / "events.jsonl"
+        for secret_auth in (True, False):
+            writer = JsonLinesWriter.to_path(str(events_path))
+            summary, _ = scan(simulator, tmp_path / "state", writer=writer,
+                              account=collector_account(simulator, secret=secret_auth), signin_lookback_hours=48)
+            writer.close()
+            assert summary.status == "success", summary.errors
+    finally:
+        reset_logging()
+    captured = capfd.readouterr()
+    written = [events_path.read_text(encoding="utf-8"), log_stream.getvalue(), captured.out, captured.err]
+    for name in os.listdir(tmp_path / "state"):
+        written.append((tmp_path / "state" / name).read_text(encoding="utf-8"))
+    blob = "\n".join(written)
+    with open(simulator.collector.certificate_path, encoding="ascii") as handle:
+        pem = handle.read()
+    key_body = pem.split("PRIVATE KEY-----")[1].split("-----END")[0].strip().splitlines()
+    assert len(tokens) >= 2, "each run should have been issued a token to look for"
+    needles = {"collector secret": simulator.collector.secret, **{f"token {i}": t for i, t in enumerate(tokens)},
+               **{f"private key line {i}": line for i, line in enumerate(key_body) if len(line) > 20}}
+    leaked = [name for name, needle in needles.items() if needle and needle in blob]
+    assert not leaked
+    assert "Bearer " not in blob and "client_assertion" not in blob
+    # the secret-auth run reports the collector app as signing in with a secret
+    findings = [json.loads(line)["event"] for line in written[0].splitlines()
+                if json.loads(line)["sourcetype"] == "entra:app:finding"]
+    assert any("collector_app" in f["risk_factors"] for f in findings)

@@ -328,7 +328,7 @@ class GraphApi:
     def list_owners(self, request, collection, **key):
         target = self._object(collection, **key)
         return self._list(request, OWNER_SPEC, lambda _q: iter(self.tenant.owners(target["id"]) or ()),
-                          "directoryObjects")
+                          "directoryObjects", present=lambda item, query: apply_select(item, query.select, True))
 
     def list_app_role_assignments(self, request, collection, **key):
         principal = self._object(SERVICE_PRINCIPALS, **key)
@@ -392,15 +392,21 @@ class GraphApi:
         def present(item, query):
             expanded = dict(item)
             if any(name.startswith("principal") for name in query.expand):
-                principal = self.state.get(SERVICE_PRINCIPALS, item.get("principalId"))
-                expanded["principal"] = ({"@odata.type": "#microsoft.graph.servicePrincipal", **principal}
-                                         if principal else None)
+                expanded["principal"] = self._directory_object(item.get("principalId"))
             if any(name.startswith("roleDefinition") for name in query.expand):
                 expanded["roleDefinition"] = self.tenant.role_definition(item.get("roleDefinitionId"))
             return apply_select(expanded, query.select and query.select + [
                 name.split("(")[0] for name in query.expand])
         return self._list(request, ROLE_ASSIGNMENT_SPEC, source, "roleManagement/directory/roleAssignments",
                           present=present)
+
+    def _directory_object(self, object_id):
+        """A role's principal: a service principal or a user, typed as Graph types directoryObjects."""
+        principal = self.state.get(SERVICE_PRINCIPALS, object_id)
+        if principal is not None:
+            return {"@odata.type": "#microsoft.graph.servicePrincipal", **principal}
+        user = self.tenant.user(object_id)
+        return None if user is None else {"@odata.type": "#microsoft.graph.user", **user}
 
     def get_role_definition(self, request, id):
         definition = self.tenant.role_definition(id)

@@ -107,8 +107,12 @@ def parse_top(value, spec):
     return top
 
 
-def apply_select(item, select):
-    """Trim an item to the selected properties; `id` always comes back, as Graph does."""
+def apply_select(item, select, lenient=False):
+    """Trim an item to the selected properties; `id` always comes back, as Graph does.
+
+    An unknown property is a 400, except in `lenient` (directoryObject) collections such as owners,
+    where each item is a user or a service principal and keeps the selected properties its type has.
+    """
     if not select:
         return item
     trimmed = {}
@@ -117,9 +121,10 @@ def apply_select(item, select):
     if "id" in item:
         trimmed["id"] = item["id"]
     for name in select:
-        if name not in item:
+        if name in item:
+            trimmed[name] = item[name]
+        elif not lenient:
             raise bad_request(f"Could not find a property named '{name}' on type '{spec_entity(item)}'.")
-        trimmed[name] = item[name]
     return trimmed
 
 

@@ -124,6 +124,11 @@ def test_sub_collections(graph):
     assert assignments and all(a["principalId"] == collector.sp_object_id for a in assignments)
     owners = graph.get(f"/applications/{collector.app_object_id}/owners")
     assert owners.status_code == 200 and isinstance(owners.json()["value"], list)
+    owned = next(app for app in sim.tenant.iter_applications() if sim.tenant.owners(app["id"]))
+    selected = graph.get(f"/applications/{owned['id']}/owners?$select=id,displayName,userPrincipalName,appId")
+    assert selected.status_code == 200, "directoryObject collections keep what each type has"
+    assert [o["id"] for o in selected.json()["value"]] == [o["id"] for o in sim.tenant.owners(owned["id"])]
+    assert all("appId" not in o for o in selected.json()["value"] if "userPrincipalName" in o)
     fics = graph.get(f"/applications(appId='{collector.client_id}')/federatedIdentityCredentials")
     assert fics.status_code == 200
     assert fics.json()["value"] == sim.tenant.federated_credentials(collector.app_object_id)
@@ -137,6 +142,9 @@ def test_role_assignments_by_principal_with_expanded_definition(graph):
                      "&$expand=roleDefinition").json()
     assert body["value"] and all(item["principalId"] == principal for item in body["value"])
     assert all(item["roleDefinition"]["id"] == item["roleDefinitionId"] for item in body["value"])
+    expanded = graph.get(f"/roleManagement/directory/roleAssignments?$filter=principalId eq '{principal}'"
+                         "&$expand=principal").json()["value"]
+    assert all(item["principal"]["id"] == principal for item in expanded)
     definition = graph.get(f"/roleManagement/directory/roleDefinitions/{assignment['roleDefinitionId']}").json()
     assert definition["id"] == assignment["roleDefinitionId"] and definition["displayName"]
 

@@ -255,8 +255,15 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
             outcome, account_name=account.name if account else None,
             graph_host=urlsplit(account.graph_root).hostname if account else None,
             invocation=_invocation(payload, row, result_id)))
-        stash.write(event, source=f"entra_app_secrets://{account.name if account else 'unknown'}")
         _report(event)
+        try:
+            stash.write(event, source=f"entra_app_secrets://{account.name if account else 'unknown'}")
+        except OSError as exc:
+            # The change (if any) is made; the add-on log above still holds its record.
+            failures += outcome.status == "success"
+            log.error("response.audit_not_spooled", spool_dir=stash.spool_dir, error=str(exc),
+                      result_id=result_id)
+            sys.stderr.write(f"ERROR cannot write the audit event to {stash.spool_dir}: {exc.strerror}\n")
     return rows, failures
 
 
@@ -304,7 +311,10 @@ def main(command, argv, stdin, *, environ=None, graph_factory=default_graph_fact
     if not splunk_home:
         sys.stderr.write(f"FATAL {command}: SPLUNK_HOME is not set; run this script from splunkd\n")
         return EXIT_USAGE
-    configure_logging(environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"), splunk_log_name="response")
+    try:
+        configure_logging(environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"), splunk_log_name="response")
+    except ValueError:  # a mistyped level must not stop a response action
+        configure_logging("INFO", splunk_log_name="response")
     action = ALERT_ACTIONS[command]
     try:
         payload = Payload.from_json(stdin.read())

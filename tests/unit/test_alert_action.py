@@ -248,3 +248,16 @@ def test_an_account_without_certificate_gets_its_secret_from_storage_passwords(s
     assert b"stored-secret-value" not in b"".join(
         (splunk_home / "var" / "spool" / "splunk" / name).read_bytes()
         for name in os.listdir(splunk_home / "var" / "spool" / "splunk"))
+
+
+def test_an_unusable_spool_fails_the_run_but_the_log_keeps_the_record(splunk_home):
+    (splunk_home / "var" / "spool").mkdir(parents=True)
+    (splunk_home / "var" / "spool" / "splunk").write_text("a file where splunkd's spool folder should be")
+    graph = MemoryGraph()
+    results = write_results(splunk_home / "results.csv.gz", [finding()])
+    payload = {"configuration": {}, "result": {}, "results_file": results, "owner": "analyst1"}
+    code = alert_action.main("entra_remove_secret", ["--execute"], io.StringIO(json.dumps(payload)),
+                             environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=lambda account: graph)
+    assert code == alert_action.EXIT_FAILURES and len(graph.writes) == 1
+    log = (splunk_home / "var" / "log" / "splunk" / "ta_entra_app_secrets_response.log").read_text()
+    assert '"outcome": "changed"' in log and "response.audit_not_spooled" in log

@@ -4,9 +4,11 @@ The checks are generic on purpose: they keep holding as inputs, alert actions an
 """
 import ast
 import configparser
+import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -118,21 +120,64 @@ def _name(requirement):
     return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
-def test_vendored_lib_imports_on_a_bare_interpreter(built, tmp_path):
-    """lib/ alone (no site-packages) is enough to import the core; only cryptography comes from Splunk."""
+def _find_python(minor):
+    """An interpreter for Python 3.<minor> (on PATH or under pyenv), or None."""
+    candidates = [shutil.which(f"python3.{minor}"),
+                  *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/python3")))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[1])"],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == str(minor):
+            return candidate
+    return None
+
+
+# Splunk 9 runs Python 3.9, Splunk 10 adds 3.13; both are tried when this machine has them
+SPLUNK_PYTHONS = {"this": sys.executable, "3.9": _find_python(9), "3.13": _find_python(13)}
+
+
+@pytest.fixture(scope="module")
+def extracted(built, tmp_path_factory):
+    target = tmp_path_factory.mktemp("app")
     with tarfile.open(built["path"]) as tar:
-        tar.extractall(tmp_path, filter="data")
-    lib = tmp_path / APP / "lib"
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
+        tar.extractall(target, filter="data")
+    return target / APP
+
+
+@pytest.mark.parametrize("python", SPLUNK_PYTHONS, ids=[f"python-{name}" for name in SPLUNK_PYTHONS])
+def test_vendored_lib_imports_every_module_on_a_bare_interpreter(extracted, python):
+    """lib/ alone (no site-packages) imports every connector module; only cryptography comes from Splunk."""
+    interpreter = SPLUNK_PYTHONS[python]
+    if interpreter is None:
+        pytest.skip(f"no Python {python} on this machine")
+    lib = str(extracted / "lib")
+    probe = ("import sys, pkgutil, importlib; sys.path.insert(0, sys.argv[1]); "
              "import msal, requests, urllib3, splunklib.client, splunklib.modularinput, structlog, tenacity, jwt; "
-             "import connector, connector.logs; "
+             "import connector; "
+             "[importlib.import_module('connector.' + m.name) for m in pkgutil.iter_modules(connector.__path__)]; "
              "assert all(m.__file__.startswith(sys.argv[1]) for m in (msal, requests, structlog, connector)); "
              "print(connector.__version__, urllib3.__version__)")
-    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(lib)], capture_output=True, text=True)
+    result = subprocess.run([interpreter, "-I", "-S", "-c", probe, lib], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     version, urllib3_version = result.stdout.split()
     assert version == connector.__version__, "lib/connector reads the version from the app's default/app.conf"
     assert urllib3_version.startswith("1."), "urllib3 2 refuses Pythons built on OpenSSL < 1.1.1"
+
+
+@pytest.mark.parametrize("python", SPLUNK_PYTHONS, ids=[f"python-{name}" for name in SPLUNK_PYTHONS])
+def test_modular_inputs_answer_scheme_from_the_packaged_app(extracted, python):
+    """splunkd's first call to a modular input script: `<script> --scheme`, run from the installed app."""
+    interpreter = SPLUNK_PYTHONS[python]
+    if interpreter is None:
+        pytest.skip(f"no Python {python} on this machine")
+    inputs_conf = extracted / "default" / "inputs.conf"
+    scripts = [extracted / "bin" / f"{stanza}.py" for stanza in
+               (_conf(inputs_conf.read_bytes()).sections() if inputs_conf.exists() else []) if "://" not in stanza]
+    for script in scripts:
+        result = subprocess.run([interpreter, "-I", "-S", str(script), "--scheme"], capture_output=True,
+                                text=True, timeout=60, cwd=extracted / "bin")
+        assert result.returncode == 0, f"{script.name}: {result.stderr[-2000:]}"
+        assert result.stdout.lstrip().startswith("<scheme>"), f"{script.name}: {result.stdout[:300]}"
 
 
 def _bin_scripts(built):

@@ -205,6 +205,12 @@ class Accounts:
         if self.error:
             raise self.error
         named = str(self.payload.configuration.get("account") or "").strip() or None
+        if not tenant_id and not named:
+            # Some correlation searches keep no tenant_id; with one account there is no doubt which.
+            if len(self.all) == 1:
+                return next(iter(self.all.values()))
+            raise ConfigError("the result has no tenant_id and several (or no) accounts are configured; "
+                              "set the action's account parameter")
         return config.find_account_for_tenant(self.all, tenant_id, prefer=named)
 
     def graph(self, account):
@@ -252,7 +258,7 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
                                              journal=journal, now=now, tenant_id=account.tenant_id)
         failures += outcome.status != "success"
         event = redact(actions.audit_fields(
-            outcome, account_name=account.name if account else None,
+            outcome, account_name=account.name if account else None, tenant_id=account.tenant_id if account else None,
             graph_host=urlsplit(account.graph_root).hostname if account else None,
             invocation=_invocation(payload, row, result_id)))
         _report(event)

@@ -261,3 +261,11 @@ def test_an_unusable_spool_fails_the_run_but_the_log_keeps_the_record(splunk_hom
     assert code == alert_action.EXIT_FAILURES and len(graph.writes) == 1
     log = (splunk_home / "var" / "log" / "splunk" / "ta_entra_app_secrets_response.log").read_text()
     assert '"outcome": "changed"' in log and "response.audit_not_spooled" in log
+
+
+def test_a_result_without_tenant_id_uses_the_only_account(splunk_home):
+    row = finding()
+    del row["tenant_id"]
+    code, events, graph = execute(splunk_home, "entra_disable_app", [row])
+    assert code == 0 and events[0]["outcome"] == "changed" and events[0]["account"] == "responder"
+    assert events[0]["tenant_id"] == TENANT

@@ -124,8 +124,9 @@ def signin_event(record, *, account, tenant_id):
     error_code = status.get("errorCode")
     succeeded = error_code in (0, "0", None)
     location = record.get("location") if isinstance(record.get("location"), dict) else {}
-    event = dict(record)
-    event.update(_common(account, tenant_id))
+    # The added fields go first: Splunk's automatic JSON extraction stops after 100 fields and 10240
+    # characters (limits.conf [kv] limit, maxchars), and a full beta signIn record comes close.
+    event = _common(account, tenant_id)
     event.update({
         "action": "success" if succeeded else "failure",
         "app": CIM_APP,
@@ -142,11 +143,19 @@ def signin_event(record, *, account, tenant_id):
     })
     if not succeeded:
         event["reason"] = status.get("failureReason")
+    for name, value in record.items():
+        event.setdefault(name, value)
     return event
+
+
+MAX_ERRORS_IN_EVENT = 10
 
 
 def harvest_event(*, account, tenant_id, run_id, status, started, duration_s, stats, errors, counts,
                   signin_lag_s, mode, auth_method):
+    # Only the first errors travel (error_count tells how many there were) and they come last: Splunk
+    # extracts JSON fields from the first 10240 characters only (limits.conf [kv] maxchars).
+    errors = list(errors)
     return {
         **_common(account, tenant_id),
         "run_id": run_id,
@@ -156,11 +165,12 @@ def harvest_event(*, account, tenant_id, run_id, status, started, duration_s, st
         "requests": getattr(stats, "requests", 0),
         "throttled": getattr(stats, "throttled", 0),
         "retries": getattr(stats, "retries", 0),
-        "errors": list(errors),
         "counts": dict(counts),
         "signin_lag_s": signin_lag_s,
         "mode": mode,
         "auth_method": auth_method,
+        "error_count": len(errors),
+        "errors": errors[:MAX_ERRORS_IN_EVENT],
     }
 
 

@@ -126,3 +126,18 @@ def test_account_management_only_for_disable_and_enable(processed_samples):
 def test_eventtype_search_model_rejects_what_it_cannot_evaluate():
     with pytest.raises(ValueError):
         EventtypeSearch.parse('sourcetype="a" OR sourcetype="b"')
+
+
+# limits.conf defaults for automatic key-value extraction (KV_MODE=json included): Splunk extracts
+# fields from the first [kv] maxchars characters of _raw and at most [kv] limit fields. An event
+# beyond them silently loses its trailing fields in every search.
+KV_MAXCHARS, KV_LIMIT = 10240, 100
+
+
+def test_events_fit_splunks_automatic_extraction_limits(sample_events, processed_samples):
+    from connector.events import dumps
+    for hec, event in zip(sample_events, processed_samples):
+        raw = hec.get("raw") or dumps(hec["event"])
+        extracted = set(event.fields) - {"sourcetype", "source", "host", "eventtype", "tag"}
+        assert len(raw) <= KV_MAXCHARS, f"{hec['sourcetype']} event of {len(raw)} characters"
+        assert len(extracted) <= KV_LIMIT, f"{hec['sourcetype']} event with {len(extracted)} fields"

@@ -1,0 +1,167 @@
+"""bin/entra_app_secrets.py driven exactly as splunkd drives it: --scheme, --validate-arguments with the
+<items> XML, and the <input> XML on stdin with a checkpoint_dir, answering a <stream> of events. Its
+events must be the ones `entra-app-secrets scan` writes for the same tenant."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(REPO, "bin", "entra_app_secrets.py")
+LOOKBACK = "48"
+# fields that differ between two runs by construction, not by what was harvested
+VOLATILE = {"run_id", "started", "duration_s", "requests", "throttled", "retries", "signin_lag_s",
+            "age_days", "days_to_expiry", "account"}
+
+
+@pytest.fixture
+def app_dir(tmp_path, simulator):
+    """A Splunk app folder as splunkd sees it: bin/ with the script, local/ with the account conf."""
+    app = tmp_path / "etc" / "apps" / "TA-entra-app-secrets"
+    (app / "bin").mkdir(parents=True)
+    (app / "local").mkdir()
+    shutil.copy(SCRIPT, app / "bin" / "entra_app_secrets.py")
+    collector = simulator.collector
+    (app / "local" / "ta_entra_app_secrets_account.conf").write_text(
+        f"[sim]\ntenant_id = {simulator.tenant_id}\nclient_id = {collector.client_id}\n"
+        f"authority_host = {simulator.base_url}\ngraph_host = {simulator.base_url}\n"
+        f"ca_bundle = {simulator.ca_path}\ncertificate_path = {collector.certificate_path}\n\n"
+        f"[broken_cert]\ntenant_id = {simulator.tenant_id}\nclient_id = {collector.client_id}\n"
+        f"certificate_path = {tmp_path / 'missing.pem'}\n")
+    return app
+
+
+def run_script(app, *args, stdin=""):
+    env = {key: value for key, value in os.environ.items() if key != "SPLUNK_HOME"}
+    return subprocess.run([sys.executable, str(app / "bin" / "entra_app_secrets.py"), *args], input=stdin,
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def input_xml(checkpoint_dir, params):
+    param_xml = "".join(f'<param name="{escape(k)}">{escape(v)}</param>' for k, v in params.items())
+    return (f'<?xml version="1.0" encoding="UTF-8"?><input><server_host>splunk-hf1</server_host>'
+            f"<server_uri>https://127.0.0.1:1</server_uri><session_key>FAKE_SESSION_KEY</session_key>"
+            f"<checkpoint_dir>{escape(str(checkpoint_dir))}</checkpoint_dir><configuration>"
+            f'<stanza name="entra_app_secrets://sim" app="TA-entra-app-secrets">{param_xml}'
+            f'<param name="interval">3600</param><param name="index">security</param>'
+            f'<param name="host">splunk-hf1</param><param name="disabled">0</param>'
+            f"<param name=\"python.version\">python3</param></stanza></configuration></input>")
+
+
+def validation_xml(params):
+    param_xml = "".join(f'<param name="{escape(k)}">{escape(v)}</param>' for k, v in params.items())
+    return (f"<items><server_host>splunk-hf1</server_host><server_uri>https://127.0.0.1:1</server_uri>"
+            f"<session_key>FAKE_SESSION_KEY</session_key><checkpoint_dir>/tmp</checkpoint_dir>"
+            f'<item name="sim">{param_xml}</item></items>')
+
+
+def stream_events(stdout):
+    root = ET.fromstring(stdout)
+    assert root.tag == "stream"
+    events = []
+    for element in root.findall("event"):
+        assert element.get("stanza") == "entra_app_secrets://sim"
+        events.append({"sourcetype": element.findtext("sourcetype"), "index": element.findtext("index"),
+                       "host": element.findtext("host"), "time": float(element.findtext("time")),
+                       "event": json.loads(element.findtext("data"))})
+    return events
+
+
+def comparable(events):
+    """(sourcetype, body without volatile fields) sorted, for comparing two runs' output."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in VOLATILE}
+        return value
+    return sorted((e["sourcetype"], json.dumps(strip(e["event"]), sort_keys=True)) for e in events)
+
+
+def test_scheme_names_the_parameters(app_dir):
+    result = run_script(app_dir, "--scheme")
+    assert result.returncode == 0, result.stderr
+    scheme = ET.fromstring(result.stdout)
+    args = {arg.get("name"): arg for arg in scheme.iter("arg")}
+    assert set(args) == {"account", "signin_lookback_hours", "posture_mode", "snapshot_interval_hours"}
+    assert args["account"].findtext("required_on_create") == "true"
+    assert args["signin_lookback_hours"].findtext("data_type") == "number"
+    assert scheme.findtext("use_external_validation") == "true"
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"account": "nope"}, "unknown account 'nope'"),
+    ({"account": "broken_cert"}, "cannot be read"),
+    ({"account": "sim", "signin_lookback_hours": "many"}, "signin_lookback_hours must be a whole number"),
+    ({"account": "sim", "signin_lookback_hours": "0"}, "between 1 and 720"),
+    ({"account": "sim", "posture_mode": "sometimes"}, "posture_mode must be one of full, changes"),
+    ({}, "account is required"),
+])
+def test_validate_arguments_says_what_to_fix(app_dir, params, message):
+    result = run_script(app_dir, "--validate-arguments", stdin=validation_xml(params))
+    assert result.returncode == 1
+    error = ET.fromstring(result.stdout).findtext("message")
+    assert message in error, error
+
+
+def test_validate_arguments_accepts_a_good_stanza(app_dir):
+    result = run_script(app_dir, "--validate-arguments",
+                        stdin=validation_xml({"account": "sim", "signin_lookback_hours": "24"}))
+    assert result.returncode == 0 and result.stdout == "", (result.stdout, result.stderr)
+
+
+def test_stream_gives_the_events_scan_gives_and_a_second_run_repeats_no_signin(app_dir, simulator, tmp_path):
+    simulator.reset()
+    checkpoint_dir = tmp_path / "checkpoints"
+    checkpoint_dir.mkdir()
+    params = {"account": "sim", "signin_lookback_hours": LOOKBACK}
+    first = run_script(app_dir, stdin=input_xml(checkpoint_dir, params))
+    assert first.returncode == 0, first.stderr
+    events = stream_events(first.stdout)
+    assert {e["index"] for e in events} == {"security"} and {e["host"] for e in events} == {"splunk-hf1"}
+    kinds = {e["sourcetype"] for e in events}
+    assert kinds == {"entra:app:finding", "entra:app:credential", "entra:signin:serviceprincipal", "entra:harvest"}
+    assert sorted(os.listdir(checkpoint_dir)) == ["sim.posture.json", "sim.signins.json"]
+
+    # the same tenant through the command line, as an admin would run it
+    output = tmp_path / "scan.jsonl"
+    collector = simulator.collector
+    cli = subprocess.run(
+        [sys.executable, "-m", "connector.cli", "scan", "--tenant-id", simulator.tenant_id,
+         "--client-id", collector.client_id, "--certificate", collector.certificate_path,
+         "--authority-host", simulator.base_url, "--graph-host", simulator.base_url, "--ca-bundle", simulator.ca_path,
+         "--state-dir", str(tmp_path / "cli-state"), "--signin-lookback-hours", LOOKBACK, "--output", str(output),
+         "--log-level", "WARNING"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert cli.returncode == 1, cli.stderr   # 1: findings
+    assert "findings" in cli.stdout and "SEVERITY" in cli.stdout
+    scanned = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert comparable(events) == comparable(scanned)
+
+    second = run_script(app_dir, stdin=input_xml(checkpoint_dir, params))
+    assert second.returncode == 0, second.stderr
+    again = stream_events(second.stdout)
+    assert not [e for e in again if e["sourcetype"] == "entra:signin:serviceprincipal"]
+    findings = [e for e in again if e["sourcetype"] == "entra:app:finding"]
+    assert len(findings) == len([e for e in events if e["sourcetype"] == "entra:app:finding"])
+    assert "FAKE_SESSION_KEY" not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_changes_mode_writes_only_what_changed_after_the_snapshot(app_dir, simulator, tmp_path):
+    simulator.reset()
+    checkpoint_dir = tmp_path / "checkpoints"
+    checkpoint_dir.mkdir()
+    params = {"account": "sim", "signin_lookback_hours": LOOKBACK, "posture_mode": "changes"}
+    first = stream_events(run_script(app_dir, stdin=input_xml(checkpoint_dir, params)).stdout)
+    assert [e for e in first if e["sourcetype"] == "entra:app:finding"]
+    second = stream_events(run_script(app_dir, stdin=input_xml(checkpoint_dir, params)).stdout)
+    assert [e["sourcetype"] for e in second] == ["entra:harvest"]
+    assert second[0]["event"]["mode"] == "changes"
+
+
+def test_an_unknown_account_at_run_time_is_logged_not_crashed(app_dir, tmp_path):
+    result = run_script(app_dir, stdin=input_xml(tmp_path, {"account": "gone"}))
+    assert result.returncode == 0
+    assert "ERROR entra_app_secrets://sim: unknown account 'gone'" in result.stderr

@@ -574,3 +574,17 @@ def test_a_write_to_a_closed_port_is_retried_because_nothing_was_sent():
     with pytest.raises(GraphTransportError, match="ConnectionError"):
         client.post("/applications/1/removePassword", {"keyId": "k"})
     assert client.stats.requests == 3 and waits == [1.0, 2.0]
+
+
+def test_batch_keeps_retrying_while_each_round_makes_progress():
+    # a tight bucket lets one inner request through per round: four rounds with max_attempts=2 still
+    # finish, because only rounds without progress count as attempts
+    requests_ = [{"id": name, "method": "GET", "url": f"/x/{name}"} for name in "abcd"]
+    script = [batch_echo(throttle_ids=set("bcd"), retry_after={n: "1" for n in "bcd"}),
+              batch_echo(throttle_ids=set("cd"), retry_after={n: "1" for n in "cd"}),
+              batch_echo(throttle_ids={"d"}, retry_after={"d": "1"}),
+              batch_echo()]
+    client, transport, waits, _ = make_client(script, policy=RetryPolicy(max_attempts=2))
+    answers = client.batch(requests_)
+    assert all(answers[name]["status"] == 200 for name in "abcd")
+    assert len(transport.sent) == 4 and waits == [1.0, 1.0, 1.0]

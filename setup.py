@@ -17,6 +17,8 @@ def app_version():
     return conf["id"]["version"]
 
 
+# What the add-on needs at run time. In the Splunk app they are vendored under lib/ (connector/package.py
+# lists them with their own dependencies); cryptography, which msal needs, comes from Splunk's Python.
 RUNTIME = [
     "msal>=1.31,<2",
     "requests>=2.31,<3",
@@ -29,6 +31,7 @@ setup(
     name="ta-entra-app-secrets",
     version=app_version(),
     description="Splunk add-on: Microsoft Entra apps with client secrets (CTD-000008)",
+    license="Apache-2.0",
     packages=find_packages(include=["connector", "connector.*", "entra_simulator", "entra_simulator.*"]),
     python_requires=">=3.9",
     install_requires=RUNTIME,

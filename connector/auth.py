@@ -76,7 +76,7 @@ class TokenProvider:
             raise self._refused(result)
         if result.get("token_source") == "identity_provider":
             _log().info("auth.token_acquired", account=self.account.name, auth_method=self.auth_method,
-                     expires_in=result.get("expires_in"))
+                        expires_in=result.get("expires_in"))
         return result["access_token"]
 
     def invalidate(self):

@@ -318,3 +318,18 @@ def test_cli_respond_disables_and_enables_through_msal(sim, findings, tmp_path):
     # No last_used on the command line: the last use comes from Graph's credential activity report.
     assert code == 1 and event["outcome"] == "refused" and "last used" in event["result"], event["result"]
     assert row["key_id"] in key_ids(sim, row)
+
+
+def test_throttling_is_retried_and_a_persistent_429_fails_only_its_row(sim, findings, splunk_home):
+    throttled = finding(findings, "Legacy Reporting Tool")
+    retried = finding(findings, "Expired Secret App")
+    sim.set_fault("http_429", count=None, retry_after=0.01, route=f"/applications/{throttled['object_id']}/remove")
+    sim.set_fault("http_429_burst", count=2, retry_after=0.01, route=f"/applications/{retried['object_id']}/remove")
+    code, stderr, events = run_action(splunk_home, "entra_remove_secret", [throttled, retried], account="responder")
+    assert code == 1
+    assert (events[0]["outcome"], events[0]["graph_error_code"]) == ("error", "TooManyRequests")
+    assert events[0]["graph_request_id"] and events[0]["graph_request_id"] in events[0]["result"]
+    assert throttled["key_id"] in key_ids(sim, throttled)
+    assert events[1]["outcome"] == "changed" and retried["key_id"] not in key_ids(sim, retried)
+    # six attempts for the persistent one (the client's limit), two 429s then a 204 for the other
+    assert sim.counters.by_status[429] == 8 and sim.counters.by_status[204] == 1

@@ -156,9 +156,14 @@ def test_vendored_lib_imports_every_module_on_a_bare_interpreter(extracted, pyth
              "import connector; "
              "[importlib.import_module('connector.' + m.name) for m in pkgutil.iter_modules(connector.__path__)]; "
              "assert all(m.__file__.startswith(sys.argv[1]) for m in (msal, requests, structlog, connector)); "
+             "from connector.logs import configure_logging, get_logger; configure_logging('INFO'); "
+             "get_logger('probe').info('probe.logged', body='client_secret=hunter2hunter2'); "
              "print(connector.__version__, urllib3.__version__)")
     result = subprocess.run([interpreter, "-I", "-S", "-c", probe, lib], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+    logged = json.loads(result.stderr.strip().splitlines()[-1])
+    assert logged["event"] == "probe.logged" and logged["body"] == "client_secret=[REDACTED]", \
+        "the vendored structlog runs the same redacting pipeline"
     version, urllib3_version = result.stdout.split()
     assert version == connector.__version__, "lib/connector reads the version from the app's default/app.conf"
     assert urllib3_version.startswith("1."), "urllib3 2 refuses Pythons built on OpenSSL < 1.1.1"

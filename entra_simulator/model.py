@@ -126,8 +126,10 @@ class TenantData(ABC):
     def iter_role_definitions(self) -> Iterator[dict]: ...
 
     @abstractmethod
-    def iter_signins(self, start: datetime | None = None, end: datetime | None = None) -> Iterator[dict]:
-        """beta signIn records, newest first, createdDateTime in [start, end]; all kinds."""
+    def iter_signins(self, start: datetime | None = None, end: datetime | None = None,
+                     event_types=None) -> Iterator[dict]:
+        """beta signIn records, newest first, createdDateTime in [start, end]; all kinds unless
+        event_types (e.g. {"servicePrincipal"}) narrows them to records whose signInEventTypes match."""
 
     @abstractmethod
     def signin(self, signin_id: str) -> dict | None: ...

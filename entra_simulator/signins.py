@@ -74,6 +74,10 @@ class Timeline:
         return low
 
 
+_EVENT_TYPES = {"credential": "servicePrincipal", "invalid_secret": "servicePrincipal",
+                "managed_identity": "managedIdentity", "user_app": "interactiveUser", "user_portal": "interactiveUser"}
+
+
 @dataclass(frozen=True)
 class Event:
     kind: str                           # credential | invalid_secret | managed_identity | user_app | user_portal
@@ -82,6 +86,11 @@ class Event:
     @property
     def success(self) -> bool:
         return self.kind != "invalid_secret"
+
+    @property
+    def sign_in_event_type(self) -> str:
+        """The record's signInEventTypes member, known before the record is built."""
+        return _EVENT_TYPES[self.kind]
 
 
 def usable_credentials(plan: ObjectPlan) -> list[Credential]:

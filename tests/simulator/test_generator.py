@@ -345,3 +345,10 @@ def test_json_round_trips(demo):
     for obj in itertools.chain(demo.iter_applications(), demo.iter_service_principals(),
                                itertools.islice(demo.iter_signins(), 50)):
         assert json.loads(json.dumps(obj)) == obj
+
+
+def test_event_type_filter_matches_filtering_the_records(demo, demo_signins):
+    for wanted in ({"servicePrincipal"}, {"managedIdentity", "interactiveUser"}):
+        filtered = list(demo.iter_signins(event_types=wanted))
+        assert filtered == [r for r in demo_signins if set(r["signInEventTypes"]) & wanted]
+        assert filtered

@@ -1,5 +1,6 @@
 """Every generated object matches Microsoft's documented shape, and the validator catches what is wrong."""
 import copy
+import re
 import itertools
 from datetime import datetime, timedelta, timezone
 
@@ -163,3 +164,20 @@ def test_directory_objects_are_checked_as_their_odata_type(demo):
 def test_unknown_resource_names_fail_loudly():
     with pytest.raises(KeyError):
         validate("application2", {})
+
+
+def test_documented_odd_report_form_keeps_the_facts_and_is_flagged(demo):
+    from entra_simulator.doc_examples import credential_activity_as_in_docs
+    from entra_simulator import timefmt
+
+    activity = next(a for a in demo.iter_credential_activities() if a["keyType"] == "clientSecret")
+    odd = credential_activity_as_in_docs(activity)
+    assert odd["keyType"] == "secret" and "expirationDateTime" not in odd and "createdDateTime" not in odd
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-8:00$", odd["signInActivity"]["lastSignInDateTime"])
+    # same instant: a tolerant parser that reads "-8:00" as -08:00 gets the canonical time back
+    repaired = odd["signInActivity"]["lastSignInDateTime"].replace("-8:00", "-08:00")
+    assert timefmt.parse(repaired) == timefmt.parse(activity["signInActivity"]["lastSignInDateTime"])
+    assert odd["keyId"] == activity["keyId"] and odd["id"] == activity["id"]
+    problems = validate("appCredentialSignInActivity", odd)
+    assert any(p.startswith("expirationDate:") for p in problems)
+    assert any(p.startswith("keyType:") for p in problems)

@@ -56,9 +56,11 @@ def apt_install(*packages):
     if not (is_root() and shutil.which("apt-get")):
         return False
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "update", "-qq"], env=env)
-    result = subprocess.run(["apt-get", "install", "-y", "-qq", *packages], cwd=ROOT, env=env)
-    return result.returncode == 0
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        say("$ " + " ".join(command))
+        if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+            return False  # the caller says what to install by hand
+    return True
 
 
 # --- virtual environments ------------------------------------------------------------------------------

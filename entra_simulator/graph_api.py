@@ -25,7 +25,8 @@ WRITE_APPS = frozenset({"Application.ReadWrite.OwnedBy", "Application.ReadWrite.
 UPDATE_SERVICE_PRINCIPALS = WRITE_APPS | {"Directory.ReadWrite.All"}
 READ_ROLES = frozenset({"RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All",
                         "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"})
-READ_AUDIT_LOGS = frozenset({"AuditLog.Read.All"})
+# Sign-in logs, audits and credential reports: AuditLog.Read.All least, Directory.Read.All higher (2.3, 2.5).
+READ_AUDIT_LOGS = frozenset({"AuditLog.Read.All", "Directory.Read.All"})
 # Writes that need no ownership of the target; Application.ReadWrite.OwnedBy does.
 WRITE_ANY = {APPLICATIONS: {"Application.ReadWrite.All"},
              SERVICE_PRINCIPALS: {"Application.ReadWrite.All", "Directory.ReadWrite.All"}}

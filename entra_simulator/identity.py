@@ -57,7 +57,6 @@ class Grant:
     client_id: str
     roles: frozenset
     sp_object_id: str | None
-    app_object_id: str | None
 
 
 def _strip_padding(text):
@@ -279,6 +278,5 @@ class IdentityPlatform:
             raise unauthenticated("Lifetime validation failed, the token is expired.")
         if claims.get("xms_sim_gen") != self._generation:
             raise unauthenticated("Access token has been revoked.")
-        identity = self._identities.get(str(claims.get("appid", "")).lower())
         return Grant(client_id=claims.get("appid"), roles=frozenset(claims.get("roles") or ()),
-                     sp_object_id=claims.get("oid"), app_object_id=identity.app_object_id if identity else None)
+                     sp_object_id=claims.get("oid"))

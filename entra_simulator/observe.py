@@ -7,10 +7,11 @@ import collections
 import threading
 from dataclasses import dataclass, field
 
-DEFAULT_LOG_LIMIT = 100_000  # enough for a full large-tenant walk; older entries drop off, counters keep counting
+# The newest entries are kept (about 10 MB at most); counters cover every request since the last clear().
+DEFAULT_LOG_LIMIT = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     method: str
     path: str

@@ -1,5 +1,6 @@
 """Sign-in as MSAL does it: secrets, certificate assertions (RS256 and PS256), and Entra's errors."""
 import base64
+import dataclasses
 import json
 import logging
 import time
@@ -197,6 +198,6 @@ def test_no_secret_or_token_reaches_the_request_log_or_the_simulator_log(clean_s
     token(sim, "collector", certificate_credential(sim.collector, "PS256"))
     acquire(sim, "collector", credential="wrong-secret-value")
     Graph(sim, access_token=access_token).get("/applications?$top=1")
-    recorded = json.dumps([record.__dict__ for record in sim.requests]) + caplog.text
+    recorded = json.dumps([dataclasses.asdict(record) for record in sim.requests]) + caplog.text
     for secret in (sim.collector.secret, access_token, "wrong-secret-value", "client_assertion", "Bearer"):
         assert secret not in recorded

@@ -216,10 +216,19 @@ class Accounts:
     def graph(self, account):
         if account.name not in self._clients:
             if not account.certificate_path:
-                secret = splunk.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
-                account = account.with_secret(secret)
+                account = account.with_secret(self._stored_secret(account))
             self._clients[account.name] = self.graph_factory(account)
         return self._clients[account.name]
+
+    def _stored_secret(self, account):
+        try:
+            return splunk.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - splunklib and the network raise many kinds
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ConfigError(f"cannot read the client secret of account {account.name!r} from splunkd's "
+                              f"storage/passwords at {self.payload.server_uri}: {reason}") from None
 
 
 # --- the per-row loop -----------------------------------------------------------------------------------

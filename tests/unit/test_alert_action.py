@@ -269,3 +269,16 @@ def test_a_result_without_tenant_id_uses_the_only_account(splunk_home):
     code, events, graph = execute(splunk_home, "entra_disable_app", [row])
     assert code == 0 and events[0]["outcome"] == "changed" and events[0]["account"] == "responder"
     assert events[0]["tenant_id"] == TENANT
+
+
+def test_an_unreachable_splunkd_is_named_when_the_secret_cannot_be_read(splunk_home):
+    conf = splunk_home / "etc" / "apps" / "TA-entra-app-secrets" / "local" / "ta_entra_app_secrets_account.conf"
+    conf.write_text(f"[responder]\ntenant_id = {TENANT}\nclient_id = {COLLECTOR_APP_ID}\n")
+    results = write_results(splunk_home / "results.csv.gz", [finding()])
+    payload = {"configuration": {}, "result": {}, "results_file": results, "server_uri": "https://127.0.0.1:9",
+               "session_key": "SESSION", "owner": "analyst1"}
+    code = alert_action.main("entra_disable_app", ["--execute"], io.StringIO(json.dumps(payload)),
+                             environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=lambda account: MemoryGraph())
+    events = read_stash(splunk_home)
+    assert code == 1 and "cannot read the client secret of account 'responder'" in events[0]["result"]
+    assert "https://127.0.0.1:9" in events[0]["result"] and "SESSION" not in events[0]["result"]

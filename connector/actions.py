@@ -529,6 +529,7 @@ CLI_ACTIONS = {"remove-secret": REMOVE_SECRET, "disable-app": DISABLE_APP, "enab
 
 def cli_respond(args, *, graph_factory=None, stdout=None, stderr=None):
     """Act on one target named by flags; print its audit record (JSON) and the outcome. Exit 0/1/2."""
+    import getpass
     import json
     import os
     import sys
@@ -536,6 +537,7 @@ def cli_respond(args, *, graph_factory=None, stdout=None, stderr=None):
 
     from connector import config
     from connector.checkpoint import FileCheckpointStore
+    from connector.events import default_host
     from connector.logs import configure_logging, redact
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
@@ -559,7 +561,7 @@ def cli_respond(args, *, graph_factory=None, stdout=None, stderr=None):
                          journal=journal, tenant_id=account.tenant_id)
     event = redact(audit_fields(outcome, account_name=account.name, tenant_id=account.tenant_id,
                                 graph_host=urlsplit(account.graph_root).hostname,
-                                invocation={"user": os.environ.get("USER"), "src": os.uname().nodename}))
+                                invocation={"user": getpass.getuser(), "src": default_host()}))
     print(json.dumps(event, ensure_ascii=False, default=str), file=stdout)
     print(f"{outcome.outcome}: {outcome.message}", file=stderr)
     return 0 if outcome.status == "success" else 1

@@ -48,7 +48,7 @@ def credential_audit(tenant, plan: ObjectPlan, moment, action: str, position: in
     correlation = tenant.codec.guid(Kind.CORRELATION, (1 << 38) + (sequence % (1 << 37)))
     suffix = "".join(_ALPHANUMERIC[(sequence >> (6 * n)) % 36] for n in range(5))
     actor_index = (plan.sp_index * 5 + position) % tenant.user_count
-    actor_name, actor_upn = tenant._user_name(actor_index)
+    actor_name, actor_upn = tenant.user_name(actor_index)
     return {
         "id": f"Directory_{correlation}_{suffix}_{sequence % 100_000_000:08d}",
         "category": "ApplicationManagement",

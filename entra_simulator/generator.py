@@ -24,7 +24,7 @@ from .certs_identity import identity_certificate, write_identity_pem
 from .ids import IdCodec, Kind, b64url_decode, guid_from_bytes_le
 from .model import IDENTITY_NAMES, SIZES, AppIdentity, ExpectedSecret, TenantData
 from .plans import Credential, ObjectPlan, build_credentials, derived_secret
-from .signins import Event, SigninContext, Timeline, build_record, event_for, service_principal_ip
+from .signins import Event, SigninContext, Timeline, build_record, event_for, mix, service_principal_ip
 
 SIGNIN_WINDOW = timedelta(days=30)        # P1/P2 retention (graph-wire-facts.md 2.3)
 SIGNIN_LAG = timedelta(seconds=90)        # the newest record is this much older than `now`
@@ -88,7 +88,7 @@ class GeneratedTenant(TenantData):
         self.signin_context = SigninContext(
             self.codec, seed, self.tenant_id, self.microsoft_graph_sp_id, self.exchange_sp_id,
             self.codec.guid(Kind.SERVICE_PRINCIPAL, self._first_party_index[catalog.AZURE_PORTAL_APP_ID]),
-            self.user_count, self._user_name, self.subscription_id)
+            self.user_count, self.user_name, self.subscription_id)
         self._role_holders = None
         self._recent_changes = None
 
@@ -114,7 +114,8 @@ class GeneratedTenant(TenantData):
         owner_tenant = {"app": self.tenant_id, "first_party": catalog.MICROSOFT_SERVICES_TENANT_ID,
                         "external": self.codec.guid(Kind.EXTERNAL_TENANT, sp_index % 7),
                         "managed_identity": None}[profile.kind]
-        created = (self.now - timedelta(days=profile.created_days_ago)).replace(microsecond=0)
+        # a deterministic time of day, so creation times do not all share `now`'s clock time
+        created = (self.now - timedelta(days=profile.created_days_ago, seconds=mix(self.seed, sp_index) % 86_400))
         return ObjectPlan(
             sp_index=sp_index, app_index=app_index, profile=profile,
             app_object_id=self.codec.guid(Kind.APPLICATION, app_index) if app_index is not None else None,
@@ -214,14 +215,15 @@ class GeneratedTenant(TenantData):
         return (index * 7 + ordinal * 3 + self.seed) % self.user_count
 
     # ---- users -----------------------------------------------------------------------------------
-    def _user_name(self, index: int) -> tuple[str, str]:
+    def user_name(self, index: int) -> tuple[str, str]:
+        """(display name, userPrincipalName) of user `index`."""
         first = _USER_FIRST[index % len(_USER_FIRST)]
         last = _USER_LAST[(index // len(_USER_FIRST)) % len(_USER_LAST)]
         suffix = "" if index < len(_USER_FIRST) * len(_USER_LAST) else str(index)
         return f"{first} {last}", f"{first}.{last}{suffix}@{self.domain}".lower()
 
     def _user_json(self, index: int) -> dict:
-        display_name, upn = self._user_name(index)
+        display_name, upn = self.user_name(index)
         return resources.user(self.codec.guid(Kind.USER, index), display_name, upn,
                               _JOB_TITLES[index % len(_JOB_TITLES)])
 

@@ -486,5 +486,21 @@ def _dedup(rows, text, now):
     return kept
 
 
-COMMANDS = {"search": _search, "where": _where, "eval": _eval, "stats": _stats, "eventstats": _eventstats,
+def _sort(rows, text, now):
+    keys = re.findall(r"([+-]?)\s*([\w.{}]+)", text)
+    for direction, name in reversed(keys):
+        def key(row, name=name):
+            value = _scalar(_values(row, name))
+            number = _number(value)
+            return (value is None, 0 if number is not None else 1, number if number is not None else str(value))
+        rows = sorted(rows, key=key, reverse=direction == "-")
+    return rows
+
+
+def _head(rows, text, now):
+    return rows[:int(text or 10)]
+
+
+COMMANDS = {"sort": _sort, "head": _head,
+            "search": _search, "where": _where, "eval": _eval, "stats": _stats, "eventstats": _eventstats,
             "rename": _rename, "table": _table, "fields": _table, "dedup": _dedup}

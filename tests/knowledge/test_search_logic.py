@@ -134,3 +134,36 @@ def test_unused_for_90_days_report(macros, processed_samples):
     results = run(search_of("Entra App Secrets - Secrets unused for 90 days", macros),
                   [stale, used_long_ago, used_lately, young], NOW)
     assert sorted(r["age_days"][0] for r in results) == ["200", "400"]
+
+
+def dashboard_query(view, ds_id):
+    from .test_dashboards import VIEWS_DIR, full_query, load
+    _, definition = load(VIEWS_DIR / f"{view}.xml")
+    return full_query(definition["dataSources"], ds_id)
+
+
+def test_overview_tells_apps_on_secrets_from_migrated_ones(macros, processed_samples):
+    template = next(e for e in processed_samples if e.sourcetype == cim.SOURCETYPE_CREDENTIAL)
+
+    def credential(app_id, key_id, credential_type):
+        return dict(copy.deepcopy(template.fields), app_id=[app_id], key_id=[key_id], object_id=[app_id],
+                    credential_type=[credential_type], _time=NOW - MINUTE)
+    events = [credential("app-secret-only", "k1", "password"), credential("app-secret-only", "k2", "password"),
+              credential("app-migrating", "k3", "password"), credential("app-migrating", "k4", "certificate"),
+              credential("app-migrated", "k5", "federated"), credential("app-migrated", "k5", "federated")]
+    query = expand_macros(dashboard_query("entra_app_secrets_overview", "ds_migration"), macros).text
+    results = {r["posture"][0]: r["apps"] for r in run(query, events, NOW)}
+    assert results == {"Client secrets only": ["1"], "Secrets plus certificate or federated credential": ["1"],
+                       "Certificate or federated credential only": ["1"]}
+
+
+def test_overview_expiring_soon_lists_only_live_secrets_within_30_days(macros, processed_samples):
+    template = findings(processed_samples)[0]
+
+    def finding(finding_id, days, expired="false", never="false"):
+        return dict(copy.deepcopy(template), id=[finding_id], days_to_expiry=[str(days)], expired=[expired],
+                    never_expires=[never])
+    events = [finding("soon", 12), finding("sooner", 3), finding("later", 45), finding("gone", -2, expired="true"),
+              finding("never", 30000, never="true")]
+    query = expand_macros(dashboard_query("entra_app_secrets_overview", "ds_expiring"), macros).text
+    assert [r["days_to_expiry"] for r in run(query, events, NOW)] == [["3"], ["12"]]

@@ -8,7 +8,6 @@ Field values are lists of strings (Splunk fields are multivalue); a field with n
 """
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -167,8 +166,3 @@ class SearchTime:
         if event.tags:
             event.fields["tag"] = sorted(event.tags)
         return event
-
-
-def load_hec_lines(path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from .spl import split_pipeline, tokens
 

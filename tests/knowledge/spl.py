@@ -244,7 +244,7 @@ def _stats(command: str):
 
 
 def _table(state: _State, text: str) -> None:
-    names = [n for n in _names(text)]
+    names = _names(text)
     for name in names:
         state.use(name)
     state.output = {n.strip("'\"") for n in names}

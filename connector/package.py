@@ -34,23 +34,25 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP_FOLDERS = ("default", "bin", "metadata", "README", "static", "appserver")
 APP_FILES = ("LICENSE", "README.md", "README.txt")
 
-# pure-Python wheels for Python 3.9+ (runtime dependencies and theirs, each named explicitly)
+# Pure-Python wheels for Python 3.9+: the runtime dependencies and theirs, each named and pinned so
+# a release ships exactly what the tests imported on Python 3.9 and 3.13. Raise a pin deliberately
+# (the newest release that still supports Python 3.9) and run the packaging tests.
 WHEEL_REQUIREMENTS = (
-    "msal>=1.31,<2",
-    "PyJWT>=2.8,<3",               # msal: client assertions
-    "requests>=2.31,<3",
-    "urllib3>=1.26.18,<2",         # requests; see the module docstring for the <2
-    "certifi>=2023.7.22",          # requests
-    "idna>=3.4,<4",                # requests
-    "charset-normalizer>=3,<4",    # requests (its py3-none-any wheel is pure Python)
-    "tenacity>=8.2,<10",
-    "structlog>=23.1",
-    "typing-extensions>=4.6",      # structlog on Python < 3.11
-    "deprecation>=2.1,<3",         # splunk-sdk
-    "packaging>=23",               # deprecation
+    "msal==1.39.0",
+    "PyJWT==2.15.1",               # msal: client assertions
+    "requests==2.32.5",            # the last requests for Python 3.9
+    "urllib3==1.26.20",            # requests; below 2 on purpose, see the module docstring
+    "certifi==2026.10.19.post1",   # requests
+    "idna==3.20",                  # requests
+    "charset-normalizer==3.5.3",   # requests (its py3-none-any wheel is pure Python)
+    "tenacity==9.1.2",
+    "structlog==25.5.0",
+    "typing-extensions==4.16.0",   # structlog on Python < 3.11
+    "deprecation==2.1.0",          # splunk-sdk
+    "packaging==26.3",             # deprecation
 )
-# no wheel on PyPI, pure Python: built locally from the sdist
-SDIST_REQUIREMENTS = ("splunk-sdk>=2.1.1,<3",)
+# no wheel on PyPI, pure Python: built locally from the sdist (3.x needs Python 3.13)
+SDIST_REQUIREMENTS = ("splunk-sdk==2.1.1",)
 # compiled, supplied by Splunk's own Python; documented in the README ("Python dependencies")
 PROVIDED_BY_SPLUNK = ("cryptography", "cffi", "pycparser")
 VENDOR_PYTHON_VERSION = "3.9"

@@ -379,8 +379,9 @@ class GeneratedTenant(TenantData):
             changes = []
             for index in range(self.service_principal_count):
                 profile = self.profile(index)
-                if not (profile.secrets or profile.certificates or profile.removed_secret_days_ago):
-                    continue
+                recent = any(spec.start_days_ago <= AUDIT_WINDOW.days + 1 for spec in profile.secrets + profile.certificates)
+                if not (recent or profile.removed_secret_days_ago):
+                    continue      # nothing changed in the window: skip building the plan
                 plan = self.plan(index)
                 for position, credential in enumerate(plan.credentials):
                     if credential.kind != "federated" and since <= credential.start <= self.now:

@@ -216,19 +216,10 @@ class Accounts:
     def graph(self, account):
         if account.name not in self._clients:
             if not account.certificate_path:
-                account = account.with_secret(self._stored_secret(account))
+                secret = splunk.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
+                account = account.with_secret(secret)
             self._clients[account.name] = self.graph_factory(account)
         return self._clients[account.name]
-
-    def _stored_secret(self, account):
-        try:
-            return splunk.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - splunklib and the network raise many kinds
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise ConfigError(f"cannot read the client secret of account {account.name!r} from splunkd's "
-                              f"storage/passwords at {self.payload.server_uri}: {reason}") from None
 
 
 # --- the per-row loop -----------------------------------------------------------------------------------
@@ -248,23 +239,8 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
     rows = failures = 0
     for result_id, row in iter_rows(payload):
         rows += 1
-        account = None
-        try:
-            target = actions.Target.from_fields(row, action)
-        except actions.TargetError as exc:
-            target = actions.Target(app_id=str(row.get("app_id") or ""), tenant_id=row.get("tenant_id"))
-            outcome = actions.failed_outcome(action, target, exc, dry_run=dry_run, forced=force)
-        else:
-            try:
-                if settings_error:
-                    raise settings_error
-                account = accounts.for_tenant(target.tenant_id)
-                graph = accounts.graph(account)
-            except Exception as exc:  # noqa: BLE001 - reported on this row's audit event
-                outcome = actions.failed_outcome(action, target, exc, dry_run=dry_run, forced=force)
-            else:
-                outcome = actions.run_action(action, graph, target, settings, dry_run=dry_run, force=force,
-                                             journal=journal, now=now, tenant_id=account.tenant_id)
+        outcome, account = _act_on_row(action, row, accounts, settings or settings_error, journal,
+                                       dry_run=dry_run, force=force, now=now)
         failures += outcome.status != "success"
         event = redact(actions.audit_fields(
             outcome, account_name=account.name if account else None, tenant_id=account.tenant_id if account else None,
@@ -280,6 +256,25 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
                       result_id=result_id)
             sys.stderr.write(f"ERROR cannot write the audit event to {stash.spool_dir}: {exc.strerror}\n")
     return rows, failures
+
+
+def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now):
+    """(Outcome, account or None) for one result row; every failure becomes a failed Outcome."""
+    try:
+        target = actions.Target.from_fields(row, action)
+    except actions.TargetError as exc:
+        target = actions.Target(app_id=str(row.get("app_id") or ""), tenant_id=row.get("tenant_id"))
+        return actions.failed_outcome(action, target, exc, dry_run=dry_run, forced=force), None
+    account = None
+    try:
+        if isinstance(settings, Exception):
+            raise settings
+        account = accounts.for_tenant(target.tenant_id)
+        graph = accounts.graph(account)
+    except Exception as exc:  # noqa: BLE001 - reported on this row's audit event
+        return actions.failed_outcome(action, target, exc, dry_run=dry_run, forced=force), account
+    return actions.run_action(action, graph, target, settings, dry_run=dry_run, force=force, journal=journal,
+                              now=now, tenant_id=account.tenant_id), account
 
 
 def _invocation(payload, row, result_id):

@@ -280,5 +280,5 @@ def test_an_unreachable_splunkd_is_named_when_the_secret_cannot_be_read(splunk_h
     code = alert_action.main("entra_disable_app", ["--execute"], io.StringIO(json.dumps(payload)),
                              environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=lambda account: MemoryGraph())
     events = read_stash(splunk_home)
-    assert code == 1 and "cannot read the client secret of account 'responder'" in events[0]["result"]
+    assert code == 1 and "client secret of account 'responder'" in events[0]["result"]
     assert "https://127.0.0.1:9" in events[0]["result"] and "SESSION" not in events[0]["result"]

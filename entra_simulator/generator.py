@@ -11,7 +11,6 @@ holders, recent credential changes) are bounded by what a real tenant keeps smal
 """
 from __future__ import annotations
 
-import base64
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,16 +21,14 @@ from . import catalog, profiles, resources, timefmt
 from .audits import credential_audit
 from .certs_identity import identity_certificate, write_identity_pem
 from .ids import IdCodec, Kind, b64url_decode, guid_from_bytes_le
-from .model import IDENTITY_NAMES, SIZES, AppIdentity, ExpectedSecret, TenantData
+from .model import IDENTITY_NAMES, SIZES, AppIdentity, TenantData
 from .plans import Credential, ObjectPlan, build_credentials, derived_secret
 from .signins import Event, SigninContext, Timeline, build_record, event_for, mix, service_principal_ip
+from .truth import Usage, expected_secret
 
 SIGNIN_WINDOW = timedelta(days=30)        # P1/P2 retention (graph-wire-facts.md 2.3)
 SIGNIN_LAG = timedelta(seconds=90)        # the newest record is this much older than `now`
 AUDIT_WINDOW = timedelta(days=30)
-RECENT = timedelta(days=7)
-LONG_LIFETIME = timedelta(days=730)
-MANY_SOURCE_IPS = 5
 PLAN_CACHE_SIZE = 6_000     # holds every plan of a medium tenant (a few MiB); large ones stream through it
 FIRST_PARTY = profiles.first_party_profiles()
 _USER_FIRST = ("Adele", "Alex", "Diego", "Grady", "Isaiah", "Johanna", "Lee", "Lidia", "Megan", "Miriam",
@@ -328,48 +325,28 @@ class GeneratedTenant(TenantData):
         # a secret added at run time (addPassword) is not in the plan: sign in with its keyId anyway
         return found or Credential("password", str(key_id).lower(), 0, False, None, None, None, True)
 
-    def _replay(self, plan: ObjectPlan) -> dict[str, dict]:
-        """keyId -> {"last": index of last success, "ips": set, "attempts": n} from the actor's rounds."""
+    def _replay(self, plan: ObjectPlan) -> dict[str, Usage]:
+        """keyId -> Usage, from replaying the actor's rounds (no sign-in record is built)."""
         usage = {}
         for round_number in self.timeline.rounds_of(plan.sp_index):
             index = self.timeline.index_of(plan.sp_index, round_number)
             event = event_for(plan, round_number, self.timeline.moment(index))
             if event.kind != "credential":
                 continue
-            entry = usage.setdefault(event.credential.key_id, {"last": index, "ips": set(), "credential": event.credential})
-            entry["last"] = index
-            entry["ips"].add(service_principal_ip(self.seed, plan, round_number))
+            entry = usage.setdefault(event.credential.key_id, Usage(event.credential, index))
+            entry.last_index = index
+            entry.addresses.add(service_principal_ip(self.seed, plan, round_number))
         return usage
 
     def iter_credential_activities(self):
         for index in range(self.service_principal_count):
             plan = self.plan(index)
-            for key_id, entry in self._replay(plan).items():
-                credential = entry["credential"]
-                if credential.kind == "federated":
-                    continue
-                yield self._credential_activity(plan, credential, entry["last"])
-
-    def _credential_activity(self, plan: ObjectPlan, credential: Credential, last_index: int) -> dict:
-        # beta appCredentialSignInActivity (graph-wire-facts.md 2.5): id = base64("{keyId}|{origin}")
-        origin = "servicePrincipal" if credential.on_service_principal else "application"
-        return {
-            "id": base64.b64encode(f"{credential.key_id}|{origin}".encode()).decode("ascii"),
-            "keyId": credential.key_id,
-            "keyType": "clientSecret" if credential.kind == "password" else "certificate",
-            "keyUsage": "verify" if credential.kind == "password" else credential.usage.lower(),
-            "appId": plan.app_id,
-            "appObjectId": plan.app_object_id,
-            "servicePrincipalObjectId": plan.sp_object_id,
-            "resourceId": self.microsoft_graph_sp_id,
-            "credentialOrigin": origin,
-            "createdDateTime": credential.start_text,
-            "expirationDateTime": credential.end_text,
-            "signInActivity": {
-                "lastSignInDateTime": timefmt.seconds(self.timeline.moment(last_index)),
-                "lastSignInRequestId": self.codec.guid(Kind.SIGN_IN, last_index),
-            },
-        }
+            for usage in self._replay(plan).values():
+                if usage.credential.kind != "federated":
+                    yield resources.credential_activity(
+                        plan, usage.credential, self.microsoft_graph_sp_id,
+                        timefmt.seconds(self.timeline.moment(usage.last_index)),
+                        self.codec.guid(Kind.SIGN_IN, usage.last_index))
 
     # ---- audits ------------------------------------------------------------------------------------
     def _changes(self) -> list[tuple[datetime, int, str, int]]:
@@ -406,34 +383,7 @@ class GeneratedTenant(TenantData):
             if secrets:
                 usage = self._replay(plan)
                 for credential in secrets:
-                    yield self._expected(plan, credential, usage.get(credential.key_id))
-
-    def _expected(self, plan: ObjectPlan, credential: Credential, usage: dict | None) -> ExpectedSecret:
-        profile = plan.profile
-        permissions = [catalog.GRAPH_ROLE_BY_VALUE[name] for name in profile.graph_permissions] + \
-                      [catalog.EXCHANGE_ROLE_BY_VALUE[name] for name in profile.exchange_permissions]
-        facts = {
-            "high_privilege_permission": any(role.high_risk for role in permissions),
-            "directory_role": bool(profile.directory_roles),
-            "on_service_principal": credential.on_service_principal,
-            "never_expires": credential.never_expires,
-            "long_lifetime": not credential.never_expires and credential.end - credential.start > LONG_LIFETIME,
-            "expired": credential.end < self.now,
-            "used": usage is not None,
-            "unused": usage is None,
-            "many_source_ips": usage is not None and len(usage["ips"]) >= MANY_SOURCE_IPS,
-            "recently_added": self.now - RECENT <= credential.start <= self.now,
-            "has_certificate": any(c.kind == "key" and c.key_type == "AsymmetricX509Cert" for c in plan.credentials),
-            "has_federated_credential": bool(plan.federated()),
-            "multi_tenant": profile.sign_in_audience != "AzureADMyOrg" or profile.kind == "external",
-            "disabled_service_principal": not profile.account_enabled,
-            "collector_app": profile.identity is not None,
-        }
-        return ExpectedSecret(
-            object_type="servicePrincipal" if credential.on_service_principal else "application",
-            object_id=plan.sp_object_id if credential.on_service_principal else plan.app_object_id,
-            app_id=plan.app_id, key_id=credential.key_id,
-            traits=frozenset(name for name, present in facts.items() if present))
+                    yield expected_secret(plan, credential, usage.get(credential.key_id), self.now)
 
 
 def generate_tenant(size: str, seed: int = 7, now: datetime | None = None, workdir: str | None = None) -> GeneratedTenant:

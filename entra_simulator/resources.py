@@ -57,6 +57,26 @@ def federated_identity_credential(credential: Credential) -> dict:
     }
 
 
+def credential_activity(plan: ObjectPlan, credential: Credential, resource_id: str, last_sign_in: str,
+                        last_request_id: str) -> dict:
+    """beta appCredentialSignInActivity (graph-wire-facts.md 2.5); id = base64("{keyId}|{origin}")."""
+    origin = "servicePrincipal" if credential.on_service_principal else "application"
+    return {
+        "id": base64.b64encode(f"{credential.key_id}|{origin}".encode()).decode("ascii"),
+        "keyId": credential.key_id,
+        "keyType": "clientSecret" if credential.kind == "password" else "certificate",
+        "keyUsage": "verify" if credential.kind == "password" else credential.usage.lower(),
+        "appId": plan.app_id,
+        "appObjectId": plan.app_object_id,
+        "servicePrincipalObjectId": plan.sp_object_id,
+        "resourceId": resource_id,
+        "credentialOrigin": origin,
+        "createdDateTime": credential.start_text,
+        "expirationDateTime": credential.end_text,
+        "signInActivity": {"lastSignInDateTime": last_sign_in, "lastSignInRequestId": last_request_id},
+    }
+
+
 def app_role(role: catalog.AppRoleInfo) -> dict:
     return {
         "allowedMemberTypes": ["Application"],

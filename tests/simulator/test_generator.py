@@ -5,7 +5,6 @@ import json
 import random
 import re
 import time
-import tracemalloc
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone

@@ -3,7 +3,6 @@
 The checks are generic on purpose: they keep holding as inputs, alert actions and dashboards land.
 """
 import ast
-import configparser
 import glob
 import json
 import os
@@ -17,6 +16,7 @@ import pytest
 
 import connector
 from connector import package
+from connector.splunk import parse_conf_text
 
 REPO_ROOT = package.REPO_ROOT
 APP = "TA-entra-app-secrets"
@@ -41,9 +41,10 @@ def built(tmp_path_factory):
 
 
 def _conf(text):
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    parser.read_string(text.decode("utf-8"))
-    return parser
+    """{stanza: {key: value}} by Splunk's own parsing rules (connector.splunk), without [default]."""
+    stanzas = parse_conf_text(text.decode("utf-8"))
+    stanzas.pop("default", None)
+    return stanzas
 
 
 def test_tarball_is_named_for_the_version_and_holds_one_app_folder(built):
@@ -187,7 +188,7 @@ def test_modular_inputs_answer_scheme_from_the_packaged_app(extracted, python):
         pytest.skip(f"no Python {python} on this machine")
     inputs_conf = extracted / "default" / "inputs.conf"
     scripts = [extracted / "bin" / f"{stanza}.py" for stanza in
-               (_conf(inputs_conf.read_bytes()).sections() if inputs_conf.exists() else []) if "://" not in stanza]
+               (_conf(inputs_conf.read_bytes()) if inputs_conf.exists() else {}) if "://" not in stanza]
     for script in scripts:
         result = subprocess.run([interpreter, "-I", "-S", str(script), "--scheme"], capture_output=True,
                                 text=True, timeout=60, cwd=extracted / "bin")
@@ -233,16 +234,15 @@ def _is_lib_path_insert(statement):
 
 def test_script_stanzas_name_python3_and_a_required_version(built):
     """AppInspect fails a script stanza without python.version/python.required (future failure, 4.4.0)."""
-    for conf_name in ("alert_actions.conf", "inputs.conf", "restmap.conf", "commands.conf"):
+    stanzas = []
+    for conf_name, is_script in (("alert_actions.conf", lambda name, keys: keys.get("is_custom") == "1"),
+                                 ("inputs.conf", lambda name, keys: "://" not in name)):
         text = built["texts"].get(f"{APP}/default/{conf_name}")
-        if text is None:
-            continue
-        conf = _conf(text)
-        for stanza in conf.sections():
-            if conf_name == "alert_actions.conf" and conf[stanza].get("is_custom") != "1":
-                continue
-            assert conf[stanza].get("python.version") == "python3", f"{conf_name} [{stanza}]"
-            assert conf[stanza].get("python.required"), f"{conf_name} [{stanza}]"
+        conf = _conf(text) if text is not None else {}
+        stanzas += [(conf_name, name, keys) for name, keys in conf.items() if is_script(name, keys)]
+    for conf_name, name, keys in stanzas:
+        assert keys.get("python.version") == "python3", f"{conf_name} [{name}]"
+        assert keys.get("python.required"), f"{conf_name} [{name}]"
 
 
 def test_appinspect_cloud_checks_pass(built, tmp_path, capsys):

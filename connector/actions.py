@@ -353,11 +353,14 @@ def remove_secret(graph, target, settings, *, dry_run=False, force=False, journa
     what = (f"{describe_secret(credential)} from {object_type} {result.app_name!r} ({result.object_id}); "
             f"{use_note}; {len(holder.get('passwordCredentials') or []) - 1} other secret(s) and "
             f"{len(holder.get('keyCredentials') or [])} certificate(s) stay")
+    request = f"/{COLLECTIONS[object_type]}/{result.object_id}/removePassword"
     if dry_run:
-        result.outcome, result.message = DRY_RUN, f"dry run: would remove {what}. Nothing changed"
+        result.outcome = DRY_RUN
+        result.message = (f"dry run: would remove {what} (POST {request} keyId={target.key_id}). "
+                          f"Nothing changed")
         return result
     try:
-        graph.post(f"/{COLLECTIONS[object_type]}/{result.object_id}/removePassword", {"keyId": target.key_id})
+        graph.post(request, {"keyId": target.key_id})
     except GraphNotFound as exc:
         # Between our read and the removal someone else removed it (or the object): the goal holds.
         result.graph_error_code, result.graph_request_id = exc.code, exc.request_id
@@ -454,7 +457,9 @@ def set_account_enabled(graph, target, settings, enabled, *, dry_run=False, tena
     change = (f"set accountEnabled={str(enabled).lower()} on {subject}, now "
               f"{str(principal.get('accountEnabled')).lower()}")
     if dry_run:
-        result.outcome, result.message = DRY_RUN, f"dry run: would {change}. Nothing changed"
+        result.outcome = DRY_RUN
+        result.message = (f"dry run: would {change} (PATCH /servicePrincipals/{result.object_id} "
+                          f"accountEnabled={str(enabled).lower()}). Nothing changed")
         return result
     graph.patch(f"/servicePrincipals/{result.object_id}", {"accountEnabled": enabled})
     result.outcome = CHANGED

@@ -448,3 +448,11 @@ def test_gone_object_after_our_own_removal_is_already_done(graph, journal):
     outcome = remove(graph, journal)
     assert (outcome.outcome, outcome.status) == ("already_done", "success")
     assert "no longer exists" in outcome.message
+
+
+def test_dry_run_names_the_graph_request_it_would_send(graph, journal):
+    assert f"(POST /applications/{APP_OBJECT}/removePassword keyId={KEY_ON_APP})" in \
+        remove(graph, journal, dry_run=True).message
+    tgt = Target.from_fields({"app_id": APP_ID, "tenant_id": TENANT}, actions.DISABLE_APP)
+    outcome = actions.run_action(actions.DISABLE_APP, graph, tgt, SETTINGS, dry_run=True)
+    assert f"(PATCH /servicePrincipals/{SP_OBJECT} accountEnabled=false)" in outcome.message

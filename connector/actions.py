@@ -74,7 +74,8 @@ class Target:
         def single(name):
             value = fields.get(name)
             if isinstance(value, (list, tuple)):
-                distinct = sorted({str(v).strip() for v in value if str(v).strip()})
+                # GUIDs in two spellings (case) are one value
+                distinct = sorted({str(v).strip().lower(): str(v).strip() for v in value if str(v).strip()}.values())
                 if len(distinct) > 1:
                     raise TargetError(f"the result names {len(distinct)} values of {name} "
                                       f"({', '.join(distinct[:3])}{', ...' if len(distinct) > 3 else ''}); "

@@ -388,3 +388,25 @@ class GeneratedTenant(TenantData):
 
 def generate_tenant(size: str, seed: int = 7, now: datetime | None = None, workdir: str | None = None) -> GeneratedTenant:
     return GeneratedTenant(size, seed=seed, now=now, workdir=workdir)
+
+
+def describe(tenant: GeneratedTenant) -> Iterator[str]:
+    """One line per client secret with its ground-truth traits: what a reader of the demo should find."""
+    names = {}
+    for index in range(tenant.service_principal_count):
+        plan = tenant.plan(index)
+        names[plan.app_id] = plan.display_name
+    for expected in tenant.expected_secrets():
+        name = (names.get(expected.app_id) or "").encode("unicode_escape").decode("ascii")[:60]
+        yield f"{name:<60} {expected.object_type:<16} {expected.key_id}  {', '.join(sorted(expected.traits))}"
+
+
+if __name__ == "__main__":      # python -m entra_simulator.generator [demo|medium|large] [seed]
+    import sys
+
+    arguments = sys.argv[1:]
+    chosen = generate_tenant(arguments[0] if arguments else "demo", seed=int(arguments[1]) if len(arguments) > 1 else 7)
+    print(f"tenant {chosen.tenant_id} ({chosen.size}): {chosen.application_count} applications, "
+          f"{chosen.service_principal_count} service principals, {chosen.signin_count} sign-ins")
+    for line in describe(chosen):
+        print(line)

@@ -120,7 +120,7 @@ def demo_profiles() -> tuple[Profile, ...]:
                 graph_permissions=("Group.Read.All",),
                 notes="Its only secret expired 40 days ago; nothing signs in with it any more."),
         Profile("Rotation In Progress", 700, graph_permissions=("Group.Read.All",),
-                secrets=(s("2024 secret", 355, 365), s("2025 secret", 2, 365)), removed_secret_days_ago=(3,),
+                secrets=(s("previous", 355, 365), s("current", 2, 365)), removed_secret_days_ago=(3,),
                 notes="Old secret expiring in 10 days and its replacement added 2 days ago; both used. "
                       "A third secret was removed 3 days ago (see the directory audit log)."),
         Profile("Multi Secret Sprawl", 1000, graph_permissions=("Directory.Read.All",),

@@ -206,7 +206,7 @@ def build_record(context: SigninContext, index: int, moment_text: str, plan: Obj
     record["id"] = record_id or context.codec.guid(Kind.SIGN_IN, index)
     record["createdDateTime"] = moment_text
     record["correlationId"] = context.codec.guid(Kind.CORRELATION, index)
-    record["uniqueTokenIdentifier"] = b64url(noise.to_bytes(8, "big") + index.to_bytes(8, "big"))[:22]
+    record["uniqueTokenIdentifier"] = b64url(noise.to_bytes(8, "big") + mix(noise, index).to_bytes(8, "big"))[:22]
     record["processingTimeInMilliseconds"] = 20 + noise % 180
     record["resourceTenantId"] = context.tenant_id
     record["deviceDetail"] = dict(_EMPTY_DEVICE)

@@ -351,3 +351,20 @@ def test_event_type_filter_matches_filtering_the_records(demo, demo_signins):
         filtered = list(demo.iter_signins(event_types=wanted))
         assert filtered == [r for r in demo_signins if set(r["signInEventTypes"]) & wanted]
         assert filtered
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("ENTRA_SIM_FULL_WALK"),
+                    reason="walks all 100,000 applications and 1,000,000 sign-ins (minutes); set ENTRA_SIM_FULL_WALK=1")
+def test_full_walk_of_the_large_tenant_keeps_peak_memory_bounded(large):
+    import resource
+
+    started = time.perf_counter()
+    applications = sum(1 for _ in large.iter_applications())
+    middle = time.perf_counter()
+    sign_ins = sum(1 for _ in large.iter_signins())
+    ended = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"\nfull walk: {applications:,} applications in {middle - started:.0f} s, {sign_ins:,} sign-ins in "
+          f"{ended - middle:.0f} s; peak RSS of the test process {peak / 2**20:.0f} MiB")
+    assert applications == 100_000 and sign_ins == 1_000_000
+    assert peak < 400 * 2**20

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(APP_DIR, "lib"))
 
 from splunklib.modularinput import Argument, EventWriter, Scheme, Script  # noqa: E402
 
-from connector import scan  # noqa: E402
+from connector import scan, splunk  # noqa: E402
 from connector.errors import AddonError  # noqa: E402
 from connector.logs import configure_logging, get_logger  # noqa: E402
 
@@ -45,6 +45,8 @@ class EntraAppSecretsInput(Script):
 
     def validate_input(self, definition):
         # splunkd shows the exception text to the admin: it must say what to fix
+        metadata = definition.metadata
+        splunk.move_typed_in_secrets(metadata.get("server_uri"), metadata.get("session_key"), APP_DIR)
         scan.input_settings(definition.parameters)
         scan.input_account(APP_DIR, definition.parameters)
 

@@ -490,18 +490,56 @@ def input_account(app_dir, params, *, check_files=True):
 
 def run_input(app_dir, stanza, params, metadata, event_writer):
     """One modular-input stanza, as splunkd runs it: account from the app's conf (its secret, if any,
-    from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML."""
+    from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML.
+
+    A run that cannot sign in (secret not movable or not readable) still writes its entra:harvest event
+    with the message that says what to fix, then raises it for the script's log."""
     from connector import splunk
     from connector.checkpoint import FileCheckpointStore
+    from connector.config import load_accounts
     from connector.events import SplunkStreamWriter
 
-    account = input_account(app_dir, params)
-    if account.auth_method == "secret":
-        account = account.with_secret(splunk.secret_for_account(metadata.get("server_uri"),
-                                                                metadata.get("session_key"), account.name))
-    from connector.config import load_accounts
-    own_app_ids = {other.client_id for other in load_accounts(app_dir, check_files=False).values()}
-    settings = input_settings(params, host=params.get("host") or metadata.get("server_host"), own_app_ids=own_app_ids)
+    server_uri, session_key = metadata.get("server_uri"), metadata.get("session_key")
+    host = params.get("host") or metadata.get("server_host")
     store = FileCheckpointStore(metadata["checkpoint_dir"])
     writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
+    try:
+        # a secret typed into the conf moves first: until it has, no account in that file loads
+        splunk.move_typed_in_secrets(server_uri, session_key, app_dir)
+    except ConfigError as error:
+        account = _account_as_configured(app_dir, params)
+        if account is not None:
+            report_unstartable_run(account, store, writer, ScanSettings(**({"host": host} if host else {})), error)
+        raise
+    account = input_account(app_dir, params)
+    own_app_ids = {other.client_id for other in load_accounts(app_dir, check_files=False).values()}
+    settings = input_settings(params, host=host, own_app_ids=own_app_ids)
+    if account.auth_method == "secret":
+        try:
+            account = account.with_secret(splunk.secret_for_account(server_uri, session_key, account.name))
+        except ConfigError as error:
+            report_unstartable_run(account, store, writer, settings, error)
+            raise
     return run_scan(account, store, writer, settings)
+
+
+def _account_as_configured(app_dir, params):
+    """The input's account read as written, minus a typed-in secret: enough to name it in a health event."""
+    from connector import splunk
+    from connector.config import ACCOUNT_CONF, account_from_stanza
+
+    name = (params.get("account") or "").strip()
+    values = splunk.read_conf(app_dir, ACCOUNT_CONF).get(name)
+    if values is None:
+        return None
+    return account_from_stanza(name, {key: value for key, value in values.items() if key != "client_secret"})
+
+
+def report_unstartable_run(account, store, writer, settings, error, stage="credentials", clock=utcnow):
+    """The entra:harvest event (status failure) of a run that could not start, e.g. no secret to sign in
+    with: the health dashboard then shows the failure and the message that says what to fix."""
+    run = _Run(account, store, writer, settings, None, clock)
+    run.harvester.record_error(stage, error)
+    run.summary.status = "failure"
+    _finish(run, time.monotonic())
+    return run.summary

@@ -42,10 +42,10 @@ def run_script(app, *args, stdin=""):
                           capture_output=True, text=True, env=env, timeout=120)
 
 
-def input_xml(checkpoint_dir, params):
+def input_xml(checkpoint_dir, params, server_uri="https://127.0.0.1:1", session_key="FAKE_SESSION_KEY"):
     param_xml = "".join(f'<param name="{escape(k)}">{escape(v)}</param>' for k, v in params.items())
     return (f'<?xml version="1.0" encoding="UTF-8"?><input><server_host>splunk-hf1</server_host>'
-            f"<server_uri>https://127.0.0.1:1</server_uri><session_key>FAKE_SESSION_KEY</session_key>"
+            f"<server_uri>{escape(server_uri)}</server_uri><session_key>{escape(session_key)}</session_key>"
             f"<checkpoint_dir>{escape(str(checkpoint_dir))}</checkpoint_dir><configuration>"
             f'<stanza name="entra_app_secrets://sim" app="TA-entra-app-secrets">{param_xml}'
             f'<param name="interval">3600</param><param name="index">security</param>'
@@ -53,10 +53,10 @@ def input_xml(checkpoint_dir, params):
             f"<param name=\"python.version\">python3</param></stanza></configuration></input>")
 
 
-def validation_xml(params):
+def validation_xml(params, server_uri="https://127.0.0.1:1", session_key="FAKE_SESSION_KEY"):
     param_xml = "".join(f'<param name="{escape(k)}">{escape(v)}</param>' for k, v in params.items())
-    return (f"<items><server_host>splunk-hf1</server_host><server_uri>https://127.0.0.1:1</server_uri>"
-            f"<session_key>FAKE_SESSION_KEY</session_key><checkpoint_dir>/tmp</checkpoint_dir>"
+    return (f"<items><server_host>splunk-hf1</server_host><server_uri>{escape(server_uri)}</server_uri>"
+            f"<session_key>{escape(session_key)}</session_key><checkpoint_dir>/tmp</checkpoint_dir>"
             f'<item name="sim">{param_xml}</item></items>')
 
 

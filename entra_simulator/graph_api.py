@@ -176,10 +176,6 @@ def find_route(method, api, path):
     raise errors.no_route(path)
 
 
-def _entity_type(collection):
-    return "#microsoft.graph.application" if collection == APPLICATIONS else "#microsoft.graph.servicePrincipal"
-
-
 class GraphApi:
     def __init__(self, tenant, state, pager, throttler=None, faults=None, delta=None):
         self.tenant = tenant

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 
 APPLICATIONS, SERVICE_PRINCIPALS = "applications", "servicePrincipals"
-DEFAULT_SECRET_LIFETIME = datetime.timedelta(days=730)  # addPassword: endDateTime defaults to start + 2 years
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,13 @@ class Change:
 def graph_timestamp(moment):
     """Graph's DateTimeOffset: UTC, 7 fractional digits as in Microsoft's examples, trailing Z."""
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def _two_years_after(moment):
+    try:
+        return moment.replace(year=moment.year + 2)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + 2, day=28)
 
 
 def _secret_digest(secret_text):
@@ -156,7 +162,7 @@ class TenantState:
     def add_password(self, collection, object_id, display_name=None, start=None, end=None):
         """addPassword: a new secret; the returned credential carries secretText, nothing else keeps it."""
         start = start or self._clock()
-        end = end or start + DEFAULT_SECRET_LIFETIME
+        end = end or _two_years_after(start)  # addPassword's documented default
         secret_text = secrets.token_urlsafe(30)[:40]  # 40 characters, like Entra's generated secrets
         credential = {"customKeyIdentifier": None, "displayName": display_name,
                       "endDateTime": graph_timestamp(end), "hint": secret_text[:3],

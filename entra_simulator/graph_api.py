@@ -6,6 +6,7 @@ runs the handler. Unknown routes answer 400 as Graph does, wrong methods 405, un
 never an empty list that would make a broken client look fine.
 """
 import datetime
+import heapq
 import json
 import re
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from entra_simulator import graph_errors as errors
 from entra_simulator.graph_errors import GraphError
 from entra_simulator.odata import QuerySpec, apply_select, conjuncts, equality_values, matches, parse
 from entra_simulator.paging import link
-from entra_simulator.state import APPLICATIONS, SERVICE_PRINCIPALS
+from entra_simulator.state import APPLICATIONS, SERVICE_PRINCIPALS, parse_timestamp
 from entra_simulator.throttling import DIRECTORY, REPORTS, resource_units
 
 # Application permissions that allow each family of routes (least privileged first).
@@ -421,12 +422,21 @@ class GraphApi:
         def source(query):
             start, end = _time_range(query.filter, "createdDateTime")
             wants_event_types = beta and _mentions(query.filter, "signInEventTypes")
-            for signin in self.tenant.iter_signins(start=start, end=end):
+            for signin in self._signins(start, end):
                 if not wants_event_types and INTERACTIVE not in (signin.get("signInEventTypes") or ()):
                     continue  # without an explicit event-type filter Graph returns interactive sign-ins only
                 yield signin if beta else {k: v for k, v in signin.items() if k in V1_SIGNIN_PROPERTIES}
         return self._list(request, spec, source, "auditLogs/signIns", present=lambda item, q: apply_select(
             item, q.select))
+
+    def _signins(self, start, end):
+        """The generated log merged with the run-time sign-ins, newest first."""
+        generated = self.tenant.iter_signins(start=start, end=end)
+        added = self.state.added_signins(start, end)
+        if not added:
+            return generated
+        return heapq.merge(generated, added, key=lambda record: parse_timestamp(record["createdDateTime"]),
+                           reverse=True)
 
     def list_directory_audits(self, request):
         def source(query):

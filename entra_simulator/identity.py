@@ -68,8 +68,9 @@ def _b64url(raw: bytes):
 
 
 class IdentityPlatform:
-    def __init__(self, tenant, state, token_lifetime=3600, signing_key=None):
+    def __init__(self, tenant, state, token_lifetime=3600, signing_key=None, on_sign_in=None):
         self.tenant = tenant
+        self._on_sign_in = on_sign_in  # (identity, key_id or None, success) for each client-credentials attempt
         self.state = state
         self.token_lifetime = token_lifetime
         self._signing_key = signing_key or secrets.token_bytes(32)
@@ -147,21 +148,35 @@ class IdentityPlatform:
                              f"'{self.tenant.domain or self.tenant.tenant_id}'. This can happen if the application "
                              "has not been installed by the administrator of the tenant or consented to by any user "
                              "in the tenant. You may have sent your authentication request to the wrong tenant.")
+        try:
+            key_id = self._check_credential(base_url, segment, client_id, identity, form)
+        except EntraError as error:
+            if identity is not None and error.code == 7000215:
+                self._signed_in(identity, None, False)
+            raise
+        if self.state.account_enabled(identity.sp_object_id) is False:
+            raise EntraError(400, "unauthorized_client", 7000112,
+                             f"Application '{client_id}'({identity.display_name}) is disabled.")
+        self._signed_in(identity, key_id, True)
+        return self._issue(identity)
+
+    def _signed_in(self, identity, key_id, success):
+        if self._on_sign_in is not None:
+            self._on_sign_in(identity, key_id, success)
+
+    def _check_credential(self, base_url, segment, client_id, identity, form):
+        """Check the secret or the assertion; returns the keyId of the credential that was used."""
         if form.get("client_assertion"):
             if form.get("client_assertion_type") != ASSERTION_TYPE:
                 raise EntraError(400, "invalid_request", 700027,
                                  "The client_assertion_type parameter is missing or invalid.")
             self._check_assertion(base_url, segment, client_id, identity, form["client_assertion"])
-        elif form.get("client_secret"):
-            self._check_secret(client_id, identity, form["client_secret"])
-        else:
-            raise EntraError(401, "invalid_client", 7000218,
-                             "The request body must contain the following parameter: 'client_assertion' or "
-                             "'client_secret'.")
-        if self.state.account_enabled(identity.sp_object_id) is False:
-            raise EntraError(400, "unauthorized_client", 7000112,
-                             f"Application '{client_id}'({identity.display_name}) is disabled.")
-        return self._issue(identity)
+            return identity.certificate_key_id
+        if form.get("client_secret"):
+            return self._check_secret(client_id, identity, form["client_secret"])
+        raise EntraError(401, "invalid_client", 7000218,
+                         "The request body must contain the following parameter: 'client_assertion' or "
+                         "'client_secret'.")
 
     def _check_scope(self, base_url, scope):
         scopes = (scope or "").split()
@@ -193,11 +208,11 @@ class IdentityPlatform:
                      | set(self.state.password_key_ids(SERVICE_PRINCIPALS, identity.sp_object_id)))
         if identity.secret and hmac.compare_digest(identity.secret.encode(), secret.encode()):
             if identity.secret_key_id in live_keys:
-                return
+                return identity.secret_key_id
             raise self._bad_secret(client_id)  # the secret was removed: Entra no longer knows it
         added = self.state.added_secret_owner(secret)
         if added and added[0] in owners and added[1] in live_keys:
-            return
+            return added[1]
         raise self._bad_secret(client_id)
 
     def _public_key(self, identity):

@@ -5,6 +5,7 @@ Microsoft Graph. The server only speaks HTTP: it parses a request, lets the faul
 request to identity.py or graph_api.py, writes the answer and records it in the observer. Its own log
 carries method, path, status and timing, never headers or bodies.
 """
+import datetime
 import json
 import logging
 import os
@@ -119,7 +120,7 @@ class Simulator:
     """Entra ID sign-in and Microsoft Graph for one generated tenant, on loopback HTTPS."""
 
     def __init__(self, tenant=None, throttle=None, faults=None, token_lifetime=3600, host="127.0.0.1", port=0,
-                 state_dir=None, skiptoken_ttl=3600.0, seed=None):
+                 state_dir=None, skiptoken_ttl=3600.0, seed=None, record_signins=False):
         if tenant is None:
             tenant = self._demo_tenant()
         self.tenant = tenant
@@ -129,7 +130,12 @@ class Simulator:
         self.state = TenantState(tenant)
         self.observer = Observer()
         signing_key = secrets.token_bytes(32)
-        self.identity = IdentityPlatform(tenant, self.state, token_lifetime=token_lifetime, signing_key=signing_key)
+        # record_signins: each client-credentials attempt of a sign-in app also lands in the sign-in log,
+        # as in Entra (off by default so that tests which count sign-ins see only the generated log).
+        self._signin_sequence = 0
+        self._signin_lock = threading.Lock()
+        self.identity = IdentityPlatform(tenant, self.state, token_lifetime=token_lifetime, signing_key=signing_key,
+                                         on_sign_in=self._record_sign_in if record_signins else None)
         self.pager = Pager(TokenSigner(signing_key), ttl_s=skiptoken_ttl)
         self.faults = FaultInjector(seed=tenant.seed if seed is None else seed)
         self.throttler = None
@@ -257,6 +263,19 @@ class Simulator:
         self.throttler = throttler
         if getattr(self, "graph", None) is not None:
             self.graph.throttler = throttler
+
+    def add_signin(self, sp_object_id, key_id=None, when=None, success=True, ip_address=None):
+        """A sign-in that happens now (or at `when`); auditLogs/signIns serves it from then on."""
+        with self._signin_lock:
+            self._signin_sequence += 1
+            sequence = self._signin_sequence
+        record = self.tenant.make_signin(sp_object_id, key_id=key_id, when=when or _utc_now(), success=success,
+                                         ip_address=ip_address, sequence=sequence)
+        self.state.add_signin(record)
+        return record
+
+    def _record_sign_in(self, identity, key_id, success):
+        self.add_signin(identity.sp_object_id, key_id=key_id, success=success, ip_address=self.host)
 
     def revoke_tokens(self):
         self.identity.revoke_all()
@@ -442,6 +461,10 @@ class Simulator:
             return answer.truncate_to
         handler.wfile.write(body)
         return len(body)
+
+
+def _utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def _reset_connection(handler):

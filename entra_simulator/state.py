@@ -1,9 +1,12 @@
-"""The tenant as it is now: the generated TenantData plus what writes changed since.
+"""The tenant as it is now: the generated TenantData plus what happened since.
 
 Writes never copy the tenant. They are kept as a small overlay (removed keyIds, added password
 credentials, accountEnabled flips) applied to an object on the way out, and a change log that delta
-queries read. Tests use the same object to check what a response action did.
+queries read. Sign-ins that happen at run time (a test adds them, or the simulator records its own
+token requests) sit beside the generated log. Tests use the same object to check what a response
+action did.
 """
+import bisect
 import datetime
 import hashlib
 import secrets
@@ -25,6 +28,11 @@ class Change:
 def graph_timestamp(moment):
     """Graph's DateTimeOffset: UTC, 7 fractional digits as in Microsoft's examples, trailing Z."""
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def parse_timestamp(text):
+    """Graph's DateTimeOffset text -> aware datetime (Python 3.11 reads the 7th fractional digit)."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _two_years_after(moment):
@@ -57,6 +65,7 @@ class TenantState:
             self._account_enabled = {}    # service principal object id -> bool
             self._changes = []
             self._sequence = 0
+            self._signins = []            # (createdDateTime, record) of run-time sign-ins, oldest first
 
     # ---- reads -------------------------------------------------------------------------------
     def _lookup(self, collection, object_id):
@@ -124,6 +133,13 @@ class TenantState:
             seen.setdefault(change.object_id, change)
         return [change.object_id for change in seen.values()]
 
+    def added_signins(self, start=None, end=None):
+        """Run-time sign-ins with createdDateTime in [start, end], newest first (as Graph lists them)."""
+        with self._lock:
+            chosen = [record for moment, record in self._signins
+                      if (start is None or moment >= start) and (end is None or moment <= end)]
+        return chosen[::-1]
+
     @property
     def changes(self):
         with self._lock:
@@ -172,6 +188,13 @@ class TenantState:
             self._added_secret_digests[_secret_digest(secret_text)] = (object_id, credential["keyId"])
             self._record(collection, object_id)
         return {**credential, "secretText": secret_text}
+
+    def add_signin(self, record):
+        """A sign-in that happens now (e.g. from TenantData.make_signin): served by auditLogs/signIns."""
+        moment = parse_timestamp(record["createdDateTime"])
+        with self._lock:
+            position = bisect.bisect_right([stamp for stamp, _ in self._signins], moment)
+            self._signins.insert(position, (moment, record))
 
     def set_account_enabled(self, sp_object_id, enabled):
         with self._lock:

@@ -1,7 +1,7 @@
 """Graph routes and query options, against the generated demo tenant."""
 import pytest
 
-from server_helpers import Graph, error_code
+from server_helpers import Graph, acquire, certificate_credential, error_code
 
 
 @pytest.fixture
@@ -232,3 +232,36 @@ def test_patch_account_enabled(clean_simulator):
     assert responder.patch(f"/servicePrincipals/{sp['id']}", json={"accountEnabled": "no"}).status_code == 400
     assert responder.request("PATCH", f"/servicePrincipals/{sp['id']}", data="accountEnabled=false",
                              headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 400
+
+
+SP_SIGNINS = "/auditLogs/signIns?$filter=signInEventTypes/any(t: t eq 'servicePrincipal')"
+
+
+def test_run_time_sign_ins_are_served_newest_first_beside_the_generated_log(clean_simulator):
+    sim = clean_simulator
+    graph = Graph(sim, "collector")
+    newest_generated = graph.get(SP_SIGNINS + "&$top=1", api="beta").json()["value"][0]
+    collector = sim.collector
+    record = sim.add_signin(collector.sp_object_id, key_id=collector.secret_key_id)
+    first_two = graph.get(SP_SIGNINS + "&$top=2", api="beta").json()["value"]
+    assert [item["id"] for item in first_two] == [record["id"], newest_generated["id"]]
+    assert first_two[0]["servicePrincipalCredentialKeyId"] == collector.secret_key_id
+    before = sim.tenant.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    older = graph.get(SP_SIGNINS + f" and createdDateTime le {before}&$top=1", api="beta").json()["value"]
+    assert older[0]["id"] != record["id"]
+    sim.reset()
+    assert graph.get(SP_SIGNINS + "&$top=1", api="beta").json()["value"][0]["id"] == newest_generated["id"]
+
+
+def test_recorded_sign_ins_follow_the_token_requests(simulator_factory):
+    sim = simulator_factory(record_signins=True)
+    collector = sim.collector
+    acquire(sim, "collector")                                              # its client secret
+    acquire(sim, "collector", credential=certificate_credential(collector, "PS256"))
+    acquire(sim, "collector", credential="a wrong secret")
+    graph = Graph(sim, "responder")
+    own = graph.get(SP_SIGNINS + f" and appId eq '{collector.client_id}'&$top=3", api="beta").json()["value"]
+    assert [(item["status"]["errorCode"], item["servicePrincipalCredentialKeyId"]) for item in own][1:] == [
+        (0, collector.certificate_key_id), (0, collector.secret_key_id)]
+    assert own[0]["status"]["errorCode"] == 7000215
+    assert own[2]["clientCredentialType"] == "clientSecret" and own[2]["ipAddress"] == "127.0.0.1"

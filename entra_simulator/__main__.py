@@ -32,6 +32,8 @@ def build_parser():
                         help="off (default), graph (documented limits) or a JSON object of limits, "
                              'e.g. \'{"scale": 0.1}\'')
     parser.add_argument("--token-lifetime", type=float, default=3600, help="access token lifetime in seconds")
+    parser.add_argument("--record-signins", action="store_true",
+                        help="log every token request of the sign-in apps in auditLogs/signIns, as Entra does")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME[:JSON]",
                         help='switch a fault knob on, e.g. http_503:{"count": 3, "retry_after": 0.5}')
     parser.add_argument("--log-level", default="INFO", type=str.upper,
@@ -87,7 +89,7 @@ def main(argv=None):
         return 2
     tenant = generate_tenant(args.size, seed=args.seed, workdir=os.path.join(state_dir, "identities"))
     simulator = Simulator(tenant=tenant, throttle=throttle, faults=faults, token_lifetime=args.token_lifetime,
-                          host=args.host, port=args.port, state_dir=state_dir)
+                          host=args.host, port=args.port, state_dir=state_dir, record_signins=args.record_signins)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

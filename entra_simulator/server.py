@@ -1,25 +1,20 @@
-"""The simulator's HTTPS server and its public face, `Simulator` (docs/ARCHITECTURE.md).
+"""The simulator's public face, `Simulator` (docs/ARCHITECTURE.md), and its request pipeline.
 
-One loopback TLS server answers both hosts the add-on talks to: the identity platform (sign-in) and
-Microsoft Graph. The server only speaks HTTP: it parses a request, lets the fault knobs act, hands the
-request to identity.py or graph_api.py, writes the answer and records it in the observer. Its own log
-carries method, path, status and timing, never headers or bodies.
+One loopback TLS server (transport.py) answers both hosts the add-on talks to: the identity platform
+(sign-in) and Microsoft Graph. For each request the pipeline lets the fault knobs act, hands the request
+to identity.py or graph_api.py (batch.py for $batch), and records the answer in the observer. Its own
+log carries method, path, status and timing, never headers or bodies.
 """
 import datetime
-import json
 import logging
 import os
 import secrets
 import shutil
-import socket
-import ssl
-import struct
 import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from entra_simulator import graph_errors as errors
 from entra_simulator.batch import BatchApi
@@ -34,86 +29,14 @@ from entra_simulator.paging import Pager
 from entra_simulator.state import TenantState
 from entra_simulator.throttling import ThrottleLimits, Throttler
 from entra_simulator.tls import create_server_certificate
+from entra_simulator.transport import Answer, TLSServer, json_bytes, write_answer
 
 log = logging.getLogger("entra_simulator.server")
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
-GRAPH_VERSIONS = ("v1.0", "beta")
 # Status codes a fault knob sends, with Graph's error codes for them.
 FAULT_CODES = {429: "TooManyRequests", 500: "generalException", 502: "BadGateway", 503: "serviceNotAvailable",
                504: "GatewayTimeout"}
-
-
-class _Answer:
-    """What goes back on the wire for one request."""
-
-    def __init__(self, status, body=b"", content_type="application/json", headers=None, route="", app=None):
-        self.status, self.body, self.content_type = status, body, content_type
-        self.headers = dict(headers or {})
-        self.route, self.app = route, app
-        self.truncate_to = None   # truncated_body fault: bytes actually sent
-        self.reset = False        # connection_reset fault: no answer at all
-
-
-def _json_bytes(value):
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in two writes: without this, 40 ms per request
-    server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
-    timeout = 120  # an idle keep-alive connection's thread ends after this
-
-    def do_GET(self):
-        self.server.simulator._handle(self)
-
-    do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_GET
-
-    def log_message(self, format, *args):  # the simulator logs requests itself, without headers
-        pass
-
-
-class _TLSServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128
-
-    def __init__(self, address, simulator, context):
-        self.simulator = simulator
-        self.ssl_context = context
-        self._connections = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake happens here, in the connection's own thread, so that one slow client
-        # cannot hold up accept() for everyone else.
-        request.settimeout(_Handler.timeout)
-        try:
-            connection = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        with self._connections_lock:
-            self._connections.add(connection)
-        try:
-            _Handler(connection, client_address, self)
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            with self._connections_lock:
-                self._connections.discard(connection)
-            connection.close()
-
-    def close_connections(self):
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class Simulator:
@@ -129,14 +52,14 @@ class Simulator:
         self._owns_state_dir = state_dir is None
         self.state = TenantState(tenant)
         self.observer = Observer()
-        signing_key = secrets.token_bytes(32)
         # record_signins: each client-credentials attempt of a sign-in app also lands in the sign-in log,
         # as in Entra (off by default so that tests which count sign-ins see only the generated log).
         self._signin_sequence = 0
         self._signin_lock = threading.Lock()
-        self.identity = IdentityPlatform(tenant, self.state, token_lifetime=token_lifetime, signing_key=signing_key,
+        self.identity = IdentityPlatform(tenant, self.state, token_lifetime=token_lifetime,
+                                         signing_key=secrets.token_bytes(32),
                                          on_sign_in=self._record_sign_in if record_signins else None)
-        self.pager = Pager(TokenSigner(signing_key), ttl_s=skiptoken_ttl)
+        self.pager = Pager(TokenSigner(secrets.token_bytes(32)), ttl_s=skiptoken_ttl)
         self.faults = FaultInjector(seed=tenant.seed if seed is None else seed)
         self.throttler = None
         self._initial_throttle = throttle
@@ -163,7 +86,7 @@ class Simulator:
             self._state_dir = tempfile.mkdtemp(prefix="entra-sim-")
         self.certificate = create_server_certificate(os.path.join(self._state_dir, "tls"), hosts=(self.host,
                                                      "localhost"))
-        self._server = _TLSServer((self.host, self._port), self, self.certificate.server_context())
+        self._server = TLSServer((self.host, self._port), self._handle, self.certificate.server_context())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="entra-simulator", daemon=True)
         self._thread.start()
@@ -315,7 +238,7 @@ class Simulator:
             body = handler.rfile.read(length) if length else b""
             answer = self._answer(handler.command, path, split.query, headers, body, is_graph,
                                   request_id, client_request_id)
-        sent = self._write(handler, answer, request_id, client_request_id)
+        sent = write_answer(handler, answer, request_id, client_request_id)
         duration = time.perf_counter() - started
         self.observer.record(RequestRecord(handler.command, path, split.query, answer.route or path,
                                            0 if answer.reset else answer.status, sent, duration, answer.app,
@@ -330,7 +253,7 @@ class Simulator:
             time.sleep(delay)
         if fault is not None:
             if fault.kind == "connection_reset":
-                answer = _Answer(0, route="fault connection_reset")
+                answer = Answer(0, route="fault connection_reset")
                 answer.reset = True
                 return answer
             if fault.kind == "http":
@@ -364,13 +287,13 @@ class Simulator:
         params = dict(urllib.parse.parse_qsl(query))
         try:
             if method == "GET" and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
-                return _Answer(200, _json_bytes(self.identity.openid_configuration(self.base_url, parts[0])),
+                return Answer(200, json_bytes(self.identity.openid_configuration(self.base_url, parts[0])),
                                route="GET /{tenant}/v2.0/.well-known/openid-configuration")
             if method == "GET" and parts[1:] == ["discovery", "instance"]:
                 answer = self.identity.instance_discovery(self.base_url, params.get("authorization_endpoint"))
-                return _Answer(200, _json_bytes(answer), route="GET /common/discovery/instance")
+                return Answer(200, json_bytes(answer), route="GET /common/discovery/instance")
             if method == "GET" and parts[1:] == ["discovery", "v2.0", "keys"]:
-                return _Answer(200, _json_bytes({"keys": []}), route="GET /{tenant}/discovery/v2.0/keys")
+                return Answer(200, json_bytes({"keys": []}), route="GET /{tenant}/discovery/v2.0/keys")
             if parts[1:] == ["oauth2", "v2.0", "token"]:
                 if method != "POST":
                     raise EntraError(405, "invalid_request", 900561,
@@ -381,17 +304,17 @@ class Simulator:
                     tokens = self.identity.token(self.base_url, parts[0], form)
                 finally:
                     form.clear()  # drop the secret or assertion as soon as possible
-                return _Answer(200, _json_bytes(tokens), route="POST /{tenant}/oauth2/v2.0/token", app=client_id,
+                return Answer(200, json_bytes(tokens), route="POST /{tenant}/oauth2/v2.0/token", app=client_id,
                                headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
         except EntraError as error:
             route = "POST /{tenant}/oauth2/v2.0/token" if "oauth2" in parts else "GET /{tenant}/v2.0/.well-known"
-            return _Answer(error.status, _json_bytes(error.body(headers.get("client-request-id"))), route=route)
-        return _Answer(404, _json_bytes({"error": "not_found", "error_description": f"No route for {path}."}),
+            return Answer(error.status, json_bytes(error.body(headers.get("client-request-id"))), route=route)
+        return Answer(404, json_bytes({"error": "not_found", "error_description": f"No route for {path}."}),
                        route="identity unknown")
 
     # Microsoft Graph
     def _graph_error(self, error, request_id, client_request_id):
-        return _Answer(error.status, _json_bytes(error.body(request_id, client_request_id)),
+        return Answer(error.status, json_bytes(error.body(request_id, client_request_id)),
                        headers=error.headers)
 
     def _graph(self, method, path, query, headers, body, request_id, client_request_id):
@@ -426,56 +349,16 @@ class Simulator:
 
     def _from_response(self, response, request_id, client_request_id):
         if isinstance(response.body, GraphError):
-            return _Answer(response.status, _json_bytes(response.body.body(request_id, client_request_id)),
+            return Answer(response.status, json_bytes(response.body.body(request_id, client_request_id)),
                            headers=response.headers)
         if response.body is None:
-            return _Answer(response.status, b"", content_type=None, headers=response.headers)
+            return Answer(response.status, b"", content_type=None, headers=response.headers)
         if isinstance(response.body, str):
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
-            return _Answer(response.status, response.body.encode("utf-8"), "text/plain", headers)
-        return _Answer(response.status, _json_bytes(response.body),
+            return Answer(response.status, response.body.encode("utf-8"), "text/plain", headers)
+        return Answer(response.status, json_bytes(response.body),
                        "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
                        "charset=utf-8", response.headers)
 
-    def _write(self, handler, answer, request_id, client_request_id):
-        if answer.reset:
-            _reset_connection(handler)
-            return 0
-        body = answer.body
-        handler.send_response(answer.status)
-        if answer.content_type:
-            handler.send_header("Content-Type", answer.content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.send_header("request-id", request_id)
-        handler.send_header("client-request-id", client_request_id)
-        handler.send_header("x-ms-ags-diagnostic", '{"ServerInfo":{"DataCenter":"Loopback","Slice":"E"}}')
-        for name, value in answer.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        if handler.command == "HEAD":
-            return 0
-        if answer.truncate_to is not None:
-            handler.wfile.write(body[:answer.truncate_to])
-            handler.wfile.flush()
-            _reset_connection(handler)
-            return answer.truncate_to
-        handler.wfile.write(body)
-        return len(body)
-
-
 def _utc_now():
     return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _reset_connection(handler):
-    """Drop the connection with a TCP reset (SO_LINGER 0), as a failing load balancer does."""
-    handler.close_connection = True
-    try:
-        handler.wfile.flush()
-    except OSError:
-        pass
-    try:
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.connection.close()
-    except OSError:
-        pass

@@ -125,6 +125,11 @@ class _Run:
         self.certificate_app_ids = set()
         self.newest_signin = None
 
+    def progress(self, phase):
+        """One line on stderr (CLI) or in the add-on's log (Splunk) per phase: long runs show where they are."""
+        log.info("scan.progress", account=self.account.name, run_id=self.summary.run_id, phase=phase,
+                 requests=getattr(getattr(self.client, "stats", None), "requests", 0), **self.counts)
+
     # ----------------------------------------------------------------------------------- output
 
     def emit(self, sourcetype, body, when=None):
@@ -147,6 +152,7 @@ class _Run:
         cursor = SigninCursor(self.store.load(signin_key(self.account)), now=self.now,
                               lookback_hours=self.settings.signin_lookback_hours,
                               overlap_minutes=self.settings.signin_overlap_minutes)
+        pages = 0
         for lower, upper, skip in cursor.ranges():
             for page in self.harvester.signin_pages(iso(lower), iso(upper)):
                 on_page = set()
@@ -163,6 +169,9 @@ class _Run:
                 self.writer.flush()
                 cursor.page_read(lower, page.items, skip)
                 self.store.save(signin_key(self.account), cursor.to_state())
+                pages += 1
+                if pages % 20 == 0:
+                    self.progress("signins_reading")
             cursor.range_done(upper)
             self.store.save(signin_key(self.account), cursor.to_state())
         self.newest_signin = cursor.newest_seen
@@ -335,6 +344,7 @@ def run_scan(account, store, writer, settings=None, *, client=None, clock=utcnow
 
 
 def _execute(run):
+    progress = run.progress
     if run.settings.read_signins:
         try:
             run.read_signins()
@@ -343,12 +353,17 @@ def _execute(run):
         except GraphError as error:
             # no licence, no permission, retention: the inventory and findings still matter
             run.harvester.record_error("signins", error)
+    progress("signins_read")
     if run.settings.read_credential_activity:
         run.read_credential_activity()
+        progress("credential_activity_read")
     run.usage.prune(run.now)
     run.read_applications()
+    progress("applications_read")
     run.read_service_principals()
+    progress("service_principals_read")
     run.assess_and_emit()
+    progress("findings_written")
     run.commit_posture()
 
 
@@ -471,21 +486,29 @@ def input_settings(params, host=None, own_app_ids=()):
 
 
 def input_account(app_dir, params, *, check_files=True):
-    """The account a stanza names, checked; ConfigError naming the configured ones when unknown."""
-    from connector.config import ACCOUNT_CONF, load_accounts
+    """The account a stanza names, checked; ConfigError naming the configured ones when unknown.
+    Only that stanza is validated: a mistake in another account's stanza belongs to that account's input."""
+    from connector import splunk
+    from connector.config import ACCOUNT_CONF, account_from_stanza, validate_account
 
     name = (params.get("account") or "").strip()
     if not name:
         raise ConfigError("account is required: the name of a stanza in local/ta_entra_app_secrets_account.conf")
-    accounts = load_accounts(app_dir, check_files=False)
-    if name not in accounts:
-        known = ", ".join(sorted(accounts)) or "none configured yet"
+    stanzas = splunk.read_conf(app_dir, ACCOUNT_CONF)
+    if name not in stanzas:
+        known = ", ".join(sorted(stanzas)) or "none configured yet"
         raise ConfigError(f"unknown account {name!r}: add a [{name}] stanza to {app_dir}/local/{ACCOUNT_CONF}.conf "
                           f"(accounts: {known})")
-    if check_files:
-        from connector.config import validate_account
-        validate_account(accounts[name])
-    return accounts[name]
+    return validate_account(account_from_stanza(name, stanzas[name]), check_files=check_files)
+
+
+def _configured_client_ids(app_dir):
+    """client_id of every configured account (the add-on's own sign-in apps), as written."""
+    from connector import splunk
+    from connector.config import ACCOUNT_CONF
+
+    return {values["client_id"] for values in splunk.read_conf(app_dir, ACCOUNT_CONF).values()
+            if values.get("client_id")}
 
 
 def run_input(app_dir, stanza, params, metadata, event_writer):
@@ -496,7 +519,6 @@ def run_input(app_dir, stanza, params, metadata, event_writer):
     with the message that says what to fix, then raises it for the script's log."""
     from connector import splunk
     from connector.checkpoint import FileCheckpointStore
-    from connector.config import load_accounts
     from connector.events import SplunkStreamWriter
 
     server_uri, session_key = metadata.get("server_uri"), metadata.get("session_key")
@@ -504,16 +526,19 @@ def run_input(app_dir, stanza, params, metadata, event_writer):
     store = FileCheckpointStore(metadata["checkpoint_dir"])
     writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
     try:
-        # a secret typed into the conf moves first: until it has, no account in that file loads
+        # a secret typed into the conf moves first: until it has, its account does not load
         splunk.move_typed_in_secrets(server_uri, session_key, app_dir)
     except ConfigError as error:
-        account = _account_as_configured(app_dir, params)
-        if account is not None:
-            report_unstartable_run(account, store, writer, ScanSettings(**({"host": host} if host else {})), error)
-        raise
+        name = (params.get("account") or "").strip()
+        if name not in splunk.typed_in_secret_accounts(app_dir):
+            # another account's secret: that account's input reports it; this one runs
+            log.warning("input.other_secret_not_moved", account=name, error=str(error))
+        else:
+            report_unstartable_run(_account_as_configured(app_dir, name), store, writer,
+                                   ScanSettings(**({"host": host} if host else {})), error)
+            raise
     account = input_account(app_dir, params)
-    own_app_ids = {other.client_id for other in load_accounts(app_dir, check_files=False).values()}
-    settings = input_settings(params, host=host, own_app_ids=own_app_ids)
+    settings = input_settings(params, host=host, own_app_ids=_configured_client_ids(app_dir))
     if account.auth_method == "secret":
         try:
             account = account.with_secret(splunk.secret_for_account(server_uri, session_key, account.name))
@@ -523,15 +548,12 @@ def run_input(app_dir, stanza, params, metadata, event_writer):
     return run_scan(account, store, writer, settings)
 
 
-def _account_as_configured(app_dir, params):
-    """The input's account read as written, minus a typed-in secret: enough to name it in a health event."""
+def _account_as_configured(app_dir, name):
+    """An account read as written, minus its typed-in secret: enough to name it in a health event."""
     from connector import splunk
     from connector.config import ACCOUNT_CONF, account_from_stanza
 
-    name = (params.get("account") or "").strip()
-    values = splunk.read_conf(app_dir, ACCOUNT_CONF).get(name)
-    if values is None:
-        return None
+    values = splunk.read_conf(app_dir, ACCOUNT_CONF)[name]
     return account_from_stanza(name, {key: value for key, value in values.items() if key != "client_secret"})
 
 

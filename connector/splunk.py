@@ -122,9 +122,9 @@ def splunkd_errors(server_uri, doing, capability):
         raise ConfigError(f"splunkd at {server_uri} answered HTTP {exc.status} {exc.reason} while {doing}; "
                           f"see splunkd.log") from None
     except OSError as exc:  # refused, timed out, reset, TLS handshake
-        reason = exc.strerror or type(exc).__name__
-        raise ConfigError(f"cannot reach splunkd at {server_uri} while {doing} ({reason}); check that splunkd is "
-                          f"running and its management port answers") from None
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ConfigError(f"no answer from splunkd at {server_uri} while {doing} ({reason}); check that splunkd "
+                          f"is running and its management port answers") from None
 
 
 def read_account_secret(service, account_name):
@@ -144,12 +144,22 @@ def read_account_secret(service, account_name):
 
 def store_account_secret(service, account_name, secret):
     """Keep (or replace) an account's client secret in storage/passwords, where splunkd encrypts it."""
+    from splunklib.binding import HTTPError
+
     passwords = service.storage_passwords
-    try:
-        passwords.delete(account_name, PASSWORD_REALM)
-    except KeyError:
-        pass  # nothing stored yet
-    passwords.create(secret, account_name, PASSWORD_REALM)
+    for attempt in (1, 2):
+        try:
+            passwords.delete(account_name, PASSWORD_REALM)
+        except KeyError:
+            pass  # nothing stored yet
+        try:
+            passwords.create(secret, account_name, PASSWORD_REALM)
+            return
+        except HTTPError as exc:
+            # 409: another input process stored it between our delete and create (after a restart
+            # every input starts at once, each moving the same typed-in secret); once more wins
+            if exc.status != 409 or attempt == 2:
+                raise
 
 
 MASKED_SECRET = "********"

@@ -12,7 +12,8 @@ Entries carry `clear_password`, `encr_password`, `password` (masked), `realm`, `
 block, in splunkd's `<s:dict>` encoding (shape as splunkd 6.x-9.x returns it; `/services/...` without a
 namespace lists every app's entries). Requests authenticate with `Authorization: Splunk <session key>`;
 anything else is 401. `deny("list_storage_passwords")` makes reads answer 403 and `deny("admin_all_objects")`
-makes writes answer 403, with a message naming the capability.
+makes writes answer 403, with a message naming the capability; `fail_next(method, status)` injects one
+error answer (a 409 from a concurrent create, a 500); `hang()` stops answering until `stop()`.
 
 Loopback HTTPS only, with a throwaway CA from the simulator's TLS helper (splunklib does not verify
 splunkd's certificate by default, as under a real splunkd). The request log keeps method, path, query
@@ -69,6 +70,9 @@ class FakeSplunkd:
         self.denied = set()
         self._passwords = {}          # (app, realm, username) -> StoredPassword
         self._requests = []
+        self._failures = []           # (method, status, message), consumed in order
+        self._hang = threading.Event()  # cleared: requests wait (a stuck splunkd)
+        self._hang.set()
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -86,6 +90,7 @@ class FakeSplunkd:
         return self
 
     def stop(self):
+        self._hang.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -98,6 +103,16 @@ class FakeSplunkd:
         return f"https://{self.host}:{self._server.server_address[1]}"
 
     # ---------------------------------------------------------------------------- test controls
+
+    def fail_next(self, method, status, message="injected failure"):
+        """The next authenticated `method` request answers `status` (e.g. POST 409: another process
+        created the entry first) instead of doing its work."""
+        with self._lock:
+            self._failures.append((method, status, message))
+
+    def hang(self):
+        """From now on requests get no answer until stop(): a stuck splunkd."""
+        self._hang.clear()
 
     def deny(self, capability):
         """The role behind the session key lacks `capability` from now on."""
@@ -123,6 +138,7 @@ class FakeSplunkd:
 
     def handle(self, method, raw_path, headers, body):
         """(status, xml text) for one request."""
+        self._hang.wait()
         parts = urlsplit(raw_path)
         query = parse_qs(parts.query, keep_blank_values=True)
         segments = [unquote(segment) for segment in parts.path.strip("/").split("/")]
@@ -134,6 +150,12 @@ class FakeSplunkd:
     def _answer(self, method, segments, query, headers, body):
         if headers.get("Authorization") != f"Splunk {self.session_key}":
             return 401, _messages("WARN", "call not properly authenticated")
+        with self._lock:
+            failure = next((f for f in self._failures if f[0] == method), None)
+            if failure is not None:
+                self._failures.remove(failure)
+        if failure is not None:
+            return failure[1], _messages("ERROR", failure[2])
         if segments[:1] == ["servicesNS"] and len(segments) >= 3:
             owner, app, rest = segments[1], segments[2], segments[3:]
         elif segments[:1] == ["services"]:

@@ -153,6 +153,23 @@ def test_storage_passwords_round_trip_through_splunklib_against_the_fake(splunkd
     assert [r.status for r in splunkd.requests[-2:]] == [401, 403]
 
 
+def test_a_concurrent_create_is_replaced_not_fatal(splunkd):
+    # after a restart every input starts at once, each moving the same typed-in secret
+    splunkd.fail_next("POST", 409, "An object with name=TA-entra-app-secrets:prod: already exists")
+    splunk.store_account_secret(splunk.connect(splunkd.server_uri, splunkd.session_key), "prod", "mine")
+    assert splunkd.stored() == {(APP_ID, REALM, "prod"): "mine"}
+    assert [(r.method, r.status) for r in splunkd.requests] == [("DELETE", 404), ("POST", 409),
+                                                                ("DELETE", 404), ("POST", 201)]
+
+
+def test_a_stuck_splunkd_gives_up_with_a_message(splunkd, monkeypatch):
+    monkeypatch.setattr(splunk, "SPLUNKD_TIMEOUT_S", 0.5)
+    splunkd.hang()
+    with pytest.raises(ConfigError, match=r"no answer from splunkd at https://127\.0\.0\.1:\d+ while reading the "
+                                          r"client secret of account 'prod' from storage/passwords \(.*timed out\)"):
+        splunk.secret_for_account(splunkd.server_uri, splunkd.session_key, "prod")
+
+
 # ------------------------------------------------------------------------------- end to end
 
 def test_typed_in_secret_moves_to_storage_passwords_and_the_run_signs_in_with_it(
@@ -198,13 +215,31 @@ def test_typed_in_secret_moves_to_storage_passwords_and_the_run_signs_in_with_it
     assert "scan.finished" in log_text(splunk_home)
 
 
-def test_a_certificate_account_never_calls_splunkd(simulator, splunkd, splunk_home, tmp_path, issued_tokens):
+@pytest.mark.parametrize("other_account_typed_in", [False, True], ids=["alone", "beside-an-unmovable-secret"])
+def test_a_certificate_account_runs_without_splunkd(simulator, splunkd, splunk_home, tmp_path, issued_tokens,
+                                                    other_account_typed_in):
     write_account(splunk_home, simulator, certificate=True)
-    result = run_input(splunk_home, tmp_path / "checkpoints", splunkd.server_uri, splunkd.session_key)
+    server_uri = splunkd.server_uri
+    other_secret = simulator.responder.secret
+    if other_account_typed_in:
+        # another account's secret typed into the same file while splunkd cannot take it: that
+        # account's own input reports it; this one must still run
+        with account_conf(splunk_home).open("a", encoding="utf-8") as conf:
+            conf.write(f"\n[responder]\ntenant_id = {simulator.tenant_id}\n"
+                       f"client_id = {simulator.responder.client_id}\nclient_secret = {other_secret}\n")
+        server_uri = closed_port_uri()
+    checkpoints = tmp_path / "checkpoints"
+    result = run_input(splunk_home, checkpoints, server_uri, splunkd.session_key)
     assert result.returncode == 0, result.stderr
     [harvest] = harvest_events(stream_events(result.stdout))
-    assert (harvest["status"], harvest["auth_method"]) == ("success", "certificate")
+    assert (harvest["status"], harvest["auth_method"]) == ("success", "certificate"), harvest["errors"]
     assert splunkd.requests == []
+    if other_account_typed_in:
+        assert "input.other_secret_not_moved" in log_text(splunk_home)
+        texts = written_bytes(splunk_home, result, checkpoints)
+        assert f"client_secret = {other_secret}" in texts.pop("account conf")
+        assert_nothing_secret(texts, {"responder secret": other_secret, "session key": splunkd.session_key,
+                                      **{f"token {n}": token for n, token in enumerate(issued_tokens)}})
 
 
 def test_validating_an_input_moves_a_typed_in_secret(simulator, splunkd, splunk_home):
@@ -250,7 +285,7 @@ def _stored(splunkd, secret):
 
 
 @pytest.mark.parametrize("typed_in,break_it,message", [
-    (False, _unreachable, r"cannot reach splunkd at https://127\.0\.0\.1:\d+ while reading the client secret of "
+    (False, _unreachable, r"no answer from splunkd at https://127\.0\.0\.1:\d+ while reading the client secret of "
                           r"account 'sim' from storage/passwords \(Connection refused\); check that splunkd is running"),
     (False, _no_read_capability, r"splunkd refused reading the client secret of account 'sim' from "
                                  r"storage/passwords \(HTTP 403\); the role running the add-on needs the "
@@ -262,7 +297,7 @@ def _stored(splunkd, secret):
     (True, _no_write_capability, r"splunkd refused moving the client_secret typed into "
                                  r"local/ta_entra_app_secrets_account\.conf \(account sim\) to storage/passwords "
                                  r"\(HTTP 403\); the role running the add-on needs the admin_all_objects capability"),
-    (True, _unreachable, r"cannot reach splunkd at https://127\.0\.0\.1:\d+ while moving the client_secret typed "
+    (True, _unreachable, r"no answer from splunkd at https://127\.0\.0\.1:\d+ while moving the client_secret typed "
                          r"into local/ta_entra_app_secrets_account\.conf"),
 ], ids=["splunkd-down", "no-list-capability", "wrong-session-key", "no-secret-stored", "no-write-capability",
         "splunkd-down-while-moving"])

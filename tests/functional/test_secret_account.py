@@ -10,8 +10,8 @@ getting the secret (splunkd down, capability missing, wrong session key, nothing
 message that says what to fix, in the entra:harvest event, the script's log and splunkd's stderr; and no
 byte written anywhere holds the secret, a token the simulator issued, or splunkd's session key.
 """
-import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -75,7 +75,7 @@ def account_conf(home):
 
 def write_account(home, simulator, *, typed_in_secret=None, certificate=False):
     collector = simulator.collector
-    lines = [f"# the collector of the simulated tenant", f"[{ACCOUNT}]", f"tenant_id = {simulator.tenant_id}",
+    lines = ["# the collector of the simulated tenant", f"[{ACCOUNT}]", f"tenant_id = {simulator.tenant_id}",
              f"client_id = {collector.client_id}", f"authority_host = {simulator.base_url}",
              f"graph_host = {simulator.base_url}", f"ca_bundle = {simulator.ca_path}"]
     if certificate:
@@ -303,8 +303,6 @@ def _stored(splunkd, secret):
         "splunkd-down-while-moving"])
 def test_no_secret_gives_one_message_that_says_what_to_fix(
         simulator, splunkd, splunk_home, tmp_path, issued_tokens, typed_in, break_it, message):
-    import re
-
     secret = simulator.collector.secret
     write_account(splunk_home, simulator, typed_in_secret=secret if typed_in else None)
     if not typed_in and break_it is not _nothing_stored:

@@ -39,7 +39,8 @@ def splunkd(tmp_path):
 
 @pytest.fixture
 def splunk_home(tmp_path):
-    """$SPLUNK_HOME with the app as splunkd lays it out: etc/apps/<app>/{bin,local}, var/log/splunk."""
+    """$SPLUNK_HOME with the app as splunkd lays it out (etc/apps/<app>/{bin,local}); the script
+    creates var/log/splunk when it logs."""
     home = tmp_path / "splunk"
     app = home / "etc" / "apps" / APP_ID
     (app / "bin").mkdir(parents=True)

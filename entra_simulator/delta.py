@@ -4,8 +4,9 @@ A first call starts a round over the whole collection: pages linked by `@odata.n
 (`$skiptoken`), the last one carrying `@odata.deltaLink` (`$deltatoken`). The delta token remembers the
 position in the tenant state's change log when the round began, so a later call returns every object
 changed since (changes during the round come again: Graph also replays). Objects that no longer exist
-come back as `{"id", "@removed": {"reason": "deleted"}}`. A token from before a state reset, or
-expired by the `expire_delta_token` helper, answers 410 Gone with a Location to start over.
+come back as `{"id", "@removed": {"reason": "changed"}}` (soft-deleted, restorable, as a DELETE leaves
+them) or `"deleted"` (gone for good). A token from before a state reset, or
+expired by `Simulator.expire_delta_tokens()`, answers 410 Gone with a Location to start over.
 """
 import time
 
@@ -104,7 +105,8 @@ class DeltaApi:
         for object_id in changed:
             current = state.get(collection, object_id)
             if current is None:
-                items.append({"id": object_id, "@removed": {"reason": "deleted"}})
+                reason = "changed" if state.is_deleted(object_id) else "deleted"
+                items.append({"id": object_id, "@removed": {"reason": reason}})
             else:
                 items.append(self._present(current, query))
         # Changes are few (they come from this process's own writes), so they fit in one page.

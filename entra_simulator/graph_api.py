@@ -154,6 +154,7 @@ ROUTES = (
     _route("POST", "/" + _COLLECTION + _OBJECT + "/addPassword", "add_password", WRITE_APPS, write=True),
     _route("PATCH", "/(?P<collection>servicePrincipals)" + _OBJECT, "update_service_principal",
            UPDATE_SERVICE_PRINCIPALS, write=True),
+    _route("DELETE", "/" + _COLLECTION + _OBJECT, "delete_object", WRITE_APPS, write=True),
     _route("GET", "/roleManagement/directory/roleAssignments", "list_role_assignments", READ_ROLES),
     _route("GET", "/roleManagement/directory/roleDefinitions/(?P<id>[^/]+)", "get_role_definition", READ_ROLES),
     _route("GET", "/auditLogs/signIns", "list_signins", READ_AUDIT_LOGS, kind=REPORTS),
@@ -290,14 +291,13 @@ class GraphApi:
                 wanted = equality_values(query.filter, path)
                 if wanted is not None:
                     found = (finder(value) for value in sorted(wanted))
-                    return (self.state.apply(collection, item) for item in found if item is not None)
-            return (self.state.apply(collection, item) for item in iterate())
+                    return _present_only(self.state.apply(collection, item) for item in found if item is not None)
+            return _present_only(self.state.apply(collection, item) for item in iterate())
         return source
 
     def list_objects(self, request, collection):
         spec = APPLICATION_SPEC if collection == APPLICATIONS else SERVICE_PRINCIPAL_SPEC
-        total = (self.tenant.application_count if collection == APPLICATIONS
-                 else self.tenant.service_principal_count)
+        total = self._count(collection)
         select = request.options.get("$select")
         context = f"{collection}({select})" if select else collection
         return self._list(request, spec, self._directory_source(collection), context, count=lambda _q: total)
@@ -305,9 +305,12 @@ class GraphApi:
     def count_objects(self, request, collection):
         if request.headers.get("consistencylevel", "").lower() != "eventual":
             raise errors.unsupported_query("$count requires the ConsistencyLevel header set to eventual.")
-        total = (self.tenant.application_count if collection == APPLICATIONS
-                 else self.tenant.service_principal_count)
-        return GraphResponse(200, str(total), {"Content-Type": "text/plain"})
+        return GraphResponse(200, str(self._count(collection)), {"Content-Type": "text/plain"})
+
+    def _count(self, collection):
+        generated = (self.tenant.application_count if collection == APPLICATIONS
+                     else self.tenant.service_principal_count)
+        return generated - self.state.deleted_count(collection)
 
     def get_object(self, request, collection, **key):
         query = parse(request.options, SINGLE_OBJECT_SPEC)
@@ -377,6 +380,12 @@ class GraphApi:
                                      "'ServicePrincipal'.")
         self._require_owner_or_all(request, SERVICE_PRINCIPALS, target)
         self.state.set_account_enabled(target["id"], changes["accountEnabled"])
+        return GraphResponse(204)
+
+    def delete_object(self, request, collection, **key):
+        target = self._object(collection, **key)
+        self._require_owner_or_all(request, collection, target)
+        self.state.delete(collection, target["id"])
         return GraphResponse(204)
 
     # ---- roles ------------------------------------------------------------------------------
@@ -456,6 +465,11 @@ class GraphApi:
                 and len(values) == 1 and "@odata.nextLink" not in response.body):
             response.body = {"@odata.context": response.body["@odata.context"], **values[0]}
         return response
+
+
+def _present_only(items):
+    """Objects deleted through the simulator drop out of lists."""
+    return (item for item in items if item is not None)
 
 
 def _mentions(tree, path):

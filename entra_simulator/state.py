@@ -63,6 +63,7 @@ class TenantState:
             self._added_passwords = {}    # object id -> list of passwordCredential (secretText None)
             self._added_secret_digests = {}  # sha256(secretText) -> (object id, keyId), to sign in with
             self._account_enabled = {}    # service principal object id -> bool
+            self._deleted = {}            # object id -> collection, deleted (soft: Graph keeps them in deletedItems)
             self._changes = []
             self._sequence = 0
             self._signins = []            # (createdDateTime, record) of run-time sign-ins, oldest first
@@ -79,9 +80,11 @@ class TenantState:
         return None if original is None else self.apply(collection, original)
 
     def apply(self, collection, original):
-        """Overlay the writes on one generated object; the original is never modified."""
+        """Overlay the writes on one generated object (None once deleted); the original is never modified."""
         object_id = original.get("id")
         with self._lock:
+            if object_id in self._deleted:
+                return None
             removed = self._removed_keys.get(object_id)
             added = self._added_passwords.get(object_id)
             enabled = self._account_enabled.get(object_id) if collection == SERVICE_PRINCIPALS else None
@@ -151,6 +154,7 @@ class TenantState:
             return {"removed_key_ids": {oid: sorted(keys) for oid, keys in self._removed_keys.items()},
                     "added_key_ids": {oid: [c["keyId"] for c in creds] for oid, creds in self._added_passwords.items()},
                     "account_enabled": dict(self._account_enabled),
+                    "deleted": sorted(self._deleted),
                     "changes": len(self._changes)}
 
     # ---- writes ------------------------------------------------------------------------------
@@ -188,6 +192,23 @@ class TenantState:
             self._added_secret_digests[_secret_digest(secret_text)] = (object_id, credential["keyId"])
             self._record(collection, object_id)
         return {**credential, "secretText": secret_text}
+
+    def delete(self, collection, object_id):
+        """DELETE of an application or service principal. True if it existed and is now gone."""
+        if self.get(collection, object_id) is None:
+            return False
+        with self._lock:
+            self._deleted[object_id] = collection
+            self._record(collection, object_id)
+        return True
+
+    def is_deleted(self, object_id):
+        with self._lock:
+            return object_id in self._deleted
+
+    def deleted_count(self, collection):
+        with self._lock:
+            return sum(1 for deleted_from in self._deleted.values() if deleted_from == collection)
 
     def add_signin(self, record):
         """A sign-in that happens now (e.g. from TenantData.make_signin): served by auditLogs/signIns."""

@@ -124,3 +124,19 @@ def test_batch_requires_authentication(clean_simulator):
     graph = Graph(sim, "collector", access_token="not-a-token")
     response = graph.post("/$batch", json={"requests": [{"id": "1", "method": "GET", "url": "/applications"}]})
     assert response.status_code == 401 and error_code(response) == "InvalidAuthenticationToken"
+
+
+def test_deleted_object_leaves_lists_and_delta_reports_it_removed(clean_simulator):
+    sim = clean_simulator
+    collector, responder = Graph(sim, "collector"), Graph(sim, "responder")
+    _latest, delta_link = delta_round(collector, "/applications/delta?$deltatoken=latest")
+    victim = next(iter(sim.tenant.iter_applications()))
+    assert collector.request("DELETE", f"/applications/{victim['id']}").status_code == 403
+    assert responder.request("DELETE", f"/applications/{victim['id']}").status_code == 204
+    assert collector.get(f"/applications/{victim['id']}").status_code == 404
+    listed = [item["id"] for item in collector.walk("/applications?$top=999&$select=id")[0]]
+    assert victim["id"] not in listed and len(listed) == sim.tenant.application_count - 1
+    count = collector.get("/applications/$count", headers={"ConsistencyLevel": "eventual"}).text
+    assert int(count) == sim.tenant.application_count - 1
+    changed, _ = delta_round(collector, delta_link)
+    assert changed == [{"id": victim["id"], "@removed": {"reason": "changed"}}]

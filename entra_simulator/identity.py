@@ -44,8 +44,9 @@ class EntraError(Exception):
         correlation_id = correlation_id or str(uuid.uuid4())
         timestamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
         return {"error": self.error,
-                "error_description": f"AADSTS{self.code}: {self.description} Trace ID: {trace_id} "
-                                     f"Correlation ID: {correlation_id} Timestamp: {timestamp}",
+                # Microsoft's documented sample separates these with CRLF
+                "error_description": f"AADSTS{self.code}: {self.description}\r\nTrace ID: {trace_id}\r\n"
+                                     f"Correlation ID: {correlation_id}\r\nTimestamp: {timestamp}",
                 "error_codes": [self.code], "timestamp": timestamp, "trace_id": trace_id,
                 "correlation_id": correlation_id,
                 "error_uri": f"https://login.microsoftonline.com/error?code={self.code}"}

@@ -196,6 +196,10 @@ class Accounts:
         self.graph_factory = graph_factory
         self._clients = {}
         try:
+            if app_dir:
+                # A client_secret typed into the account conf would stop every account from loading;
+                # the modular input moves it too, but an action may run before any input has.
+                splunk.move_typed_in_secrets(payload.server_uri, payload.session_key, app_dir)
             self.all = config.load_accounts(app_dir) if app_dir else {}
             self.error = None
         except ConfigError as exc:

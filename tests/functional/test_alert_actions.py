@@ -110,7 +110,8 @@ def write_results_csv_gz(path, rows):
             writer.writerow(cells)
 
 
-def run_action(splunk_home, action, rows, **params):
+def run_action(splunk_home, action, rows, *, server_uri="https://127.0.0.1:8089",
+               session_key="SPLUNKD-SESSION-KEY-0123456789", **params):
     """Run bin/<action>.py as splunkd does; return (exit code, stderr, audit events spooled by this run)."""
     spool = splunk_home / "var" / "spool" / "splunk"
     before = set(os.listdir(spool))
@@ -122,7 +123,7 @@ def run_action(splunk_home, action, rows, **params):
         "app": "SplunkEnterpriseSecuritySuite", "owner": "analyst1", "user": "analyst1",
         "search_name": "Threat - Entra App Client Secret - Rule", "sid": "scheduler__admin__sid42",
         "results_file": str(results), "results_link": "https://sh1:8000/app/search/@go?sid=scheduler__admin__sid42",
-        "server_host": "sh1", "server_uri": "https://127.0.0.1:8089", "session_key": "SPLUNKD-SESSION-KEY-0123456789",
+        "server_host": "sh1", "server_uri": server_uri, "session_key": session_key,
         "configuration": {key: str(value) for key, value in params.items()}, "result": rows[0],
     }
     env = {key: value for key, value in os.environ.items() if key != "SPLUNK_HOME"}
@@ -333,3 +334,26 @@ def test_throttling_is_retried_and_a_persistent_429_fails_only_its_row(sim, find
     assert events[1]["outcome"] == "changed" and retried["key_id"] not in key_ids(sim, retried)
     # six attempts for the persistent one (the client's limit), two 429s then a 204 for the other
     assert sim.counters.by_status[429] == 8 and sim.counters.by_status[204] == 1
+
+
+def test_a_secret_typed_into_another_account_is_moved_before_the_action_runs(sim, findings, splunk_home, tmp_path):
+    """An admin typed a client_secret into the account conf and no input has run since: the action must
+    still load its accounts, so it moves the secret to storage/passwords first and masks it."""
+    from fakes.splunkd import FakeSplunkd
+
+    conf = splunk_home / "etc" / "apps" / APP / "local" / "ta_entra_app_secrets_account.conf"
+    typed = "Abc8Q~typed-in-secret-value-000000000000"
+    conf.write_text(conf.read_text() + f"\n[scanner]\ntenant_id = {sim.tenant_id}\n"
+                    f"client_id = {identity(sim, 'limited').client_id}\nclient_secret = {typed}\n")
+    splunkd = FakeSplunkd().start(tmp_path / "splunkd-tls")
+    try:
+        row = finding(findings, "Backup Automation")
+        code, stderr, events = run_action(splunk_home, "entra_disable_app", [row], account="responder", dry_run=1,
+                                          server_uri=splunkd.server_uri, session_key=splunkd.session_key)
+        stored = splunkd.stored()
+    finally:
+        splunkd.stop()
+    assert code == 0, stderr
+    assert events[0]["outcome"] == "dry_run"
+    assert typed not in conf.read_text()
+    assert list(stored.values()) == [typed]

@@ -300,3 +300,38 @@ def test_nothing_secret_is_written_anywhere(simulator, tmp_path, capfd, monkeypa
     findings = [json.loads(line)["event"] for line in written[0].splitlines()
                 if json.loads(line)["sourcetype"] == "entra:app:finding"]
     assert any("collector_app" in f["risk_factors"] for f in findings)
+
+
+def test_missing_permissions_are_harvest_errors_and_the_inventory_still_goes_out(simulator, tmp_path):
+    """The 'limited' app may read applications only: sign-ins, the credential report and directory roles
+    answer 403. Each is a clear error in the health event; findings are still written."""
+    simulator.reset()
+    limited = simulator.limited
+    account = Account(name="limited", tenant_id=simulator.tenant_id, client_id=limited.client_id,
+                      authority_host=simulator.base_url, graph_host=simulator.base_url, ca_bundle=simulator.ca_path,
+                      certificate_path=limited.certificate_path)
+    summary, writer = scan(simulator, tmp_path, account=account)
+    assert summary.status == "partial"
+    stages = {error["stage"]: error for error in of_type(writer, "entra:harvest")[0]["errors"]}
+    assert {"signins", "app_credential_activity"} <= set(stages)
+    assert "AuditLog.Read.All" in stages["signins"]["message"] and stages["signins"]["request_id"]
+    assert of_type(writer, "entra:signin:serviceprincipal") == []
+    assert len([f for f in of_type(writer, "entra:app:finding") if f["credential_type"] == "password"]) == \
+        sum(1 for _ in simulator.tenant.expected_secrets())
+    assert summary.exit_code == 1
+
+
+def test_cli_scan_exit_codes(simulator, tmp_path, capsys, monkeypatch):
+    from connector.cli import main
+    monkeypatch.delenv("ENTRA_CLIENT_SECRET", raising=False)
+    common = ["scan", "--tenant-id", simulator.tenant_id, "--client-id", simulator.collector.client_id,
+              "--authority-host", simulator.base_url, "--graph-host", simulator.base_url,
+              "--ca-bundle", simulator.ca_path, "--state-dir", str(tmp_path / "s"), "--log-level", "ERROR"]
+    assert main(common + ["--output", str(tmp_path / "a.jsonl")]) == 2
+    assert "ENTRA_CLIENT_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv("ENTRA_CLIENT_SECRET", "wrong-secret-value")
+    assert main(common + ["--output", str(tmp_path / "b.jsonl")]) == 1
+    out = capsys.readouterr()
+    assert "status failure" in out.out and "AADSTS7000215" in out.out and "wrong-secret-value" not in out.out + out.err
+    harvest = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert [h["event"]["status"] for h in harvest] == ["failure"]

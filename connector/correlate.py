@@ -152,8 +152,14 @@ def timing(credential, now):
 
 # ---------------------------------------------------------------------------------------------- usage
 
-def _hour_bucket(moment):
-    return moment.strftime("%Y-%m-%dT%H")
+BUCKETS_PER_WINDOW = 24   # use counts are kept in at most this many time buckets per key
+
+
+def _bucket(moment, width_hours):
+    """Start of the `width_hours`-wide bucket holding `moment`, as "YYYY-MM-DDTHH" (sortable text)."""
+    hours_since_epoch = int(moment.timestamp() // 3600)
+    start = hours_since_epoch - hours_since_epoch % width_hours
+    return dt.datetime.fromtimestamp(start * 3600, UTC).strftime("%Y-%m-%dT%H")
 
 
 @dataclass
@@ -161,7 +167,7 @@ class KeyUsage:
     """Aggregates of successful sign-ins with one credential key id."""
     last_used: Optional[str] = None           # ISO, all time (what Graph or the sign-ins told us)
     last_ip: Optional[str] = None
-    hours: dict = field(default_factory=dict)  # "YYYY-MM-DDTHH" -> count, pruned to the window
+    hours: dict = field(default_factory=dict)  # bucket start "YYYY-MM-DDTHH" -> count, pruned to the window
     ips: dict = field(default_factory=dict)    # ip -> ISO last seen, capped, pruned to the window
 
     def to_state(self):
@@ -185,10 +191,16 @@ NO_USAGE = UsageSummary(None, 0, (), None)
 
 
 class UsageTracker:
-    """Per key id: last use, use count and source IPs inside a rolling window. Bounded by keys x cap."""
+    """Per key id: last use, use count and source IPs inside a rolling window.
+
+    Bounded by keys x (BUCKETS_PER_WINDOW + MAX_SOURCE_IPS_PER_KEY), whatever the number of sign-ins:
+    counts sit in buckets of window/24 hours (1 hour for the default 24-hour window), so the window's
+    edge is exact to one bucket.
+    """
 
     def __init__(self, window_hours, state=None):
         self.window_hours = window_hours
+        self.bucket_hours = max(1, -(-window_hours // BUCKETS_PER_WINDOW))
         self._keys = {key: KeyUsage.from_state(value) for key, value in (state or {}).items()}
 
     def add_signin(self, record):
@@ -202,7 +214,7 @@ class UsageTracker:
         ip = record.get("ipAddress") or None
         if usage.last_used is None or stamp >= usage.last_used:
             usage.last_used, usage.last_ip = stamp, ip or usage.last_ip
-        bucket = _hour_bucket(when)
+        bucket = _bucket(when, self.bucket_hours)
         usage.hours[bucket] = usage.hours.get(bucket, 0) + 1
         if ip and stamp >= usage.ips.get(ip, ""):
             usage.ips[ip] = stamp
@@ -223,7 +235,7 @@ class UsageTracker:
     def prune(self, now):
         """Drop hours and IPs older than the window; keys that keep a last use stay."""
         horizon = now - dt.timedelta(hours=self.window_hours)
-        first_bucket, first_stamp = _hour_bucket(horizon), iso(horizon)
+        first_bucket, first_stamp = _bucket(horizon, self.bucket_hours), iso(horizon)
         for key_id in list(self._keys):
             usage = self._keys[key_id]
             usage.hours = {bucket: count for bucket, count in usage.hours.items() if bucket >= first_bucket}

@@ -377,12 +377,16 @@ def _finish(run, started):
     summary.requests = getattr(stats, "requests", 0)
     summary.throttled = getattr(stats, "throttled", 0)
     lag = (run.now - run.newest_signin).total_seconds() if run.newest_signin else None
-    run.emit(cim.SOURCETYPE_HARVEST, cim.harvest_event(
-        account=run.account.name, tenant_id=run.account.tenant_id, run_id=summary.run_id, status=summary.status,
-        started=iso(run.now), duration_s=summary.duration_s, stats=stats, errors=summary.errors,
-        counts=summary.counts, signin_lag_s=round(lag, 1) if lag is not None else None,
-        mode="full" if run.snapshot else "changes", auth_method=run.account.auth_method))
-    run.writer.flush()
+    try:
+        run.emit(cim.SOURCETYPE_HARVEST, cim.harvest_event(
+            account=run.account.name, tenant_id=run.account.tenant_id, run_id=summary.run_id, status=summary.status,
+            started=iso(run.now), duration_s=summary.duration_s, stats=stats, errors=summary.errors,
+            counts=summary.counts, signin_lag_s=round(lag, 1) if lag is not None else None,
+            mode="full" if run.snapshot else "changes", auth_method=run.account.auth_method))
+        run.writer.flush()
+    except OSError as error:
+        # the output itself is gone (splunkd closed the pipe, disk full): the log still says how it ended
+        log.error("scan.health_event_lost", account=run.account.name, error=str(error))
     log.info("scan.finished", account=run.account.name, run_id=summary.run_id, status=summary.status,
              duration_s=round(summary.duration_s, 3), requests=summary.requests, throttled=summary.throttled,
              errors=len(summary.errors), **summary.counts)

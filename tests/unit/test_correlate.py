@@ -117,3 +117,15 @@ def test_valid_certificate_ignores_expired_certificates():
     creds = list(credentials_of(app(), "application"))
     assert correlate.valid_certificate(creds, NOW)
     assert not correlate.valid_certificate(creds, dt.datetime(2028, 1, 1, tzinfo=dt.timezone.utc))
+
+
+def test_usage_buckets_stay_bounded_for_long_windows():
+    usage = UsageTracker(window_hours=24 * 30)
+    start = NOW - dt.timedelta(days=29)
+    for n in range(24 * 29):
+        usage.add_signin(signin(when=correlate.iso(start + dt.timedelta(hours=n)), ip="198.51.100.1"))
+    state = usage.to_state()[KEY]
+    assert len(state["hours"]) <= correlate.BUCKETS_PER_WINDOW + 1
+    assert usage.summary(KEY).use_count == 24 * 29
+    usage.prune(NOW + dt.timedelta(days=15))
+    assert 0 < usage.summary(KEY).use_count < 24 * 29

@@ -11,7 +11,7 @@ import json
 from . import timefmt
 from .ids import CREDENTIAL_SLOTS, Kind
 from .plans import ObjectPlan
-from .signins import mix
+from .randomness import mix
 
 UPDATE_APPLICATION_CREDENTIALS = "Update application – Certificates and secrets management "
 ADD_SP_CREDENTIALS = "Add service principal credentials"

@@ -23,7 +23,8 @@ from .certs_identity import identity_certificate, write_identity_pem
 from .ids import IdCodec, Kind, b64url_decode, guid_from_bytes_le
 from .model import IDENTITY_NAMES, SIZES, AppIdentity, TenantData
 from .plans import Credential, ObjectPlan, build_credentials, derived_secret
-from .signins import Event, SigninContext, Timeline, build_record, event_for, mix, service_principal_ip
+from .randomness import mix
+from .signins import Event, SigninContext, Timeline, build_record, event_for, service_principal_ip
 from .truth import Usage, expected_secret
 
 SIGNIN_WINDOW = timedelta(days=30)        # P1/P2 retention (graph-wire-facts.md 2.3)

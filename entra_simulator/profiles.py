@@ -6,11 +6,10 @@ A profile is a small frozen description; generator.py turns it into Graph JSON a
 """
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
-from itertools import accumulate
 
 from . import catalog
+from .randomness import Draws, cumulative
 
 
 @dataclass(frozen=True)
@@ -259,47 +258,10 @@ _ROLES_FOR_APPS = (catalog.GLOBAL_ADMINISTRATOR, catalog.APPLICATION_ADMINISTRAT
                    catalog.CLOUD_APPLICATION_ADMINISTRATOR, catalog.HELPDESK_ADMINISTRATOR)
 
 
-class Draws:
-    """A splitmix64 stream with the few random.Random methods the profiles use.
-
-    random.Random costs a Mersenne Twister seeding per object; a large tenant draws a profile per
-    object and per sign-in, so a counter-based stream is used instead.
-    """
-    __slots__ = ("_state",)
-    _MASK = (1 << 64) - 1
-
-    def __init__(self, *key: int):
-        state = 0x9E3779B97F4A7C15
-        for part in key:
-            state = (state ^ part) * 0xBF58476D1CE4E5B9 & self._MASK
-        self._state = state
-
-    def random(self) -> float:
-        self._state = (self._state + 0x9E3779B97F4A7C15) & self._MASK
-        z = self._state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self._MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self._MASK
-        return ((z ^ (z >> 31)) >> 11) / float(1 << 53)
-
-    def uniform(self, low: float, high: float) -> float:
-        return low + (high - low) * self.random()
-
-    def choice(self, values):
-        return values[int(self.random() * len(values))]
-
-    def weighted(self, values, cumulative):
-        """values[i] with probability proportional to its weight; `cumulative` from _cumulative()."""
-        return values[bisect_right(cumulative, self.random() * cumulative[-1])]
-
-
-def _cumulative(*weights):
-    return tuple(accumulate(weights))
-
-
-_SECRET_COUNT_WEIGHTS = _cumulative(40, 38, 14, 6, 2)
-_ROLE_COUNT_WEIGHTS = _cumulative(30, 40, 20, 10)
+_SECRET_COUNT_WEIGHTS = cumulative(40, 38, 14, 6, 2)
+_ROLE_COUNT_WEIGHTS = cumulative(30, 40, 20, 10)
 _AUDIENCES = ("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount")
-_AUDIENCE_WEIGHTS = _cumulative(88, 10, 2)
+_AUDIENCE_WEIGHTS = cumulative(88, 10, 2)
 _SPACES = {"app": 1, "extra": 2}
 
 

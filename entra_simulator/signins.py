@@ -14,20 +14,7 @@ from datetime import datetime, timezone
 from . import catalog, timefmt
 from .ids import IdCodec, Kind, b64url
 from .plans import Credential, ObjectPlan
-
-_M64 = (1 << 64) - 1
-
-
-def mix(*values: int) -> int:
-    """splitmix64 over a few integers: cheap, deterministic per-record randomness."""
-    state = 0x243F6A8885A308D3
-    for value in values:
-        state = (state ^ (value & _M64)) + 0x9E3779B97F4A7C15 & _M64
-        state = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        state = ((state ^ (state >> 27)) * 0x94D049BB133111EB) & _M64
-        state ^= state >> 31
-    return state
-
+from .randomness import mix
 
 class Timeline:
     """Maps sign-in indexes to actors, rounds and whole-second timestamps (non-decreasing in index)."""

@@ -233,14 +233,21 @@ class GeneratedTenant(TenantData):
     def _holders(self) -> list[tuple[str, str]]:
         """(roleDefinitionId, principalId) for every directory role assignment; small in any tenant."""
         if self._role_holders is None:
-            holders = [(catalog.GLOBAL_ADMINISTRATOR, self.codec.guid(Kind.USER, 0))]
-            for index in range(self.service_principal_count):
-                roles = self.profile(index).directory_roles
-                if roles:
-                    sp_id = self.codec.guid(Kind.SERVICE_PRINCIPAL, index)
-                    holders.extend((role, sp_id) for role in roles)
-            self._role_holders = holders
+            self._scan_profiles()
         return self._role_holders
+
+    def _scan_profiles(self):
+        """One pass over every profile for the two tenant-wide lists (role holders, credential changes)."""
+        holders = [(catalog.GLOBAL_ADMINISTRATOR, self.codec.guid(Kind.USER, 0))]
+        changes = []
+        for index in range(self.service_principal_count):
+            profile = self.profile(index)
+            if profile.directory_roles:
+                sp_id = self.codec.guid(Kind.SERVICE_PRINCIPAL, index)
+                holders.extend((role, sp_id) for role in profile.directory_roles)
+            changes.extend(self._changes_of(index, profile))
+        changes.sort(key=lambda change: (change[0], change[1], change[3]), reverse=True)
+        self._role_holders, self._recent_changes = holders, changes
 
     def iter_role_assignments(self, principal_id=None):
         if principal_id is not None:
@@ -353,24 +360,22 @@ class GeneratedTenant(TenantData):
     def _changes(self) -> list[tuple[datetime, int, str, int]]:
         """(time, sp_index, action, ordinal) for credential changes in the audit window, newest first."""
         if self._recent_changes is None:
-            since = self.now - AUDIT_WINDOW
-            changes = []
-            for index in range(self.service_principal_count):
-                profile = self.profile(index)
-                recent = any(spec.start_days_ago <= AUDIT_WINDOW.days + 1 for spec in profile.secrets + profile.certificates)
-                if not (recent or profile.removed_secret_days_ago):
-                    continue      # nothing changed in the window: skip building the plan
-                plan = self.plan(index)
-                for position, credential in enumerate(plan.credentials):
-                    if credential.kind != "federated" and since <= credential.start <= self.now:
-                        changes.append((credential.start, index, "added", position))
-                for position, days_ago in enumerate(profile.removed_secret_days_ago):
-                    moment = self.now - timedelta(days=days_ago)
-                    if since <= moment <= self.now:
-                        changes.append((moment, index, "removed", position))
-            changes.sort(key=lambda change: (change[0], change[1], change[3]), reverse=True)
-            self._recent_changes = changes
+            self._scan_profiles()
         return self._recent_changes
+
+    def _changes_of(self, index: int, profile: profiles.Profile) -> list[tuple[datetime, int, str, int]]:
+        since = self.now - AUDIT_WINDOW
+        recent = any(spec.start_days_ago <= AUDIT_WINDOW.days + 1 for spec in profile.secrets + profile.certificates)
+        if not (recent or profile.removed_secret_days_ago):
+            return []         # nothing changed in the window: skip building the plan
+        changes = [(credential.start, index, "added", position)
+                   for position, credential in enumerate(self.plan(index).credentials)
+                   if credential.kind != "federated" and since <= credential.start <= self.now]
+        for position, days_ago in enumerate(profile.removed_secret_days_ago):
+            moment = self.now - timedelta(days=days_ago)
+            if since <= moment <= self.now:
+                changes.append((moment, index, "removed", position))
+        return changes
 
     def iter_directory_audits(self):
         for moment, index, action, position in self._changes():

@@ -34,7 +34,8 @@ def parse_time(value):
         clock, offset = (rest[:sign_at], rest[sign_at:]) if sign_at > 0 else (rest, "")
         if "." in clock:
             whole, fraction = clock.split(".", 1)
-            clock = f"{whole}.{fraction[:6]}"
+            # Python 3.9 (Splunk 9) reads only 3 or 6 fractional digits
+            clock = f"{whole}.{fraction[:6].ljust(6, '0')}"
         if offset and len(offset.split(":")[0]) == 2:
             offset = offset[0] + "0" + offset[1:]
         text = f"{date_part}T{clock}{offset}"

@@ -6,6 +6,8 @@ only once the server accepts connections, so a caller can wait for it). Each app
 to its own DIR/<name>.secret file (mode 0600), never into simulator.json or the log. Stops cleanly on
 SIGINT or SIGTERM and removes simulator.json.
 """
+
+from __future__ import annotations
 import argparse
 import json
 import logging

@@ -5,6 +5,8 @@
 routed, authorized and throttled on its own, so one inner 429 (with its Retry-After in the inner
 headers) sits beside inner 200s. A request whose dependency failed gets 424.
 """
+
+from __future__ import annotations
 import json
 import time
 import urllib.parse

@@ -8,6 +8,8 @@ come back as `{"id", "@removed": {"reason": "changed"}}` (soft-deleted, restorab
 them) or `"deleted"` (gone for good). A token from before a state reset, or
 expired by `Simulator.expire_delta_tokens()`, answers 410 Gone with a Location to start over.
 """
+
+from __future__ import annotations
 import time
 
 from entra_simulator import graph_errors as errors

@@ -17,6 +17,8 @@ Knob-specific: `retry_after` (seconds, for http_4xx/5xx; omitted -> no Retry-Aft
 (seconds, slow), `keep` (fraction of the body sent, truncated_body).
 `http_<status>` works for 429 and any 5xx; `http_<status>_burst` defaults to count=3.
 """
+
+from __future__ import annotations
 import random
 import re
 import threading

@@ -5,10 +5,13 @@ JSON $batch), finds its route, checks the caller's application permissions, char
 runs the handler. Unknown routes answer 400 as Graph does, wrong methods 405, unknown objects 404:
 never an empty list that would make a broken client look fine.
 """
+
+from __future__ import annotations
 import datetime
 import heapq
 import json
 import re
+from entra_simulator import timefmt
 from dataclasses import dataclass, field
 
 from entra_simulator import graph_errors as errors
@@ -498,7 +501,7 @@ def _parse_time(value, name):
     if value is None:
         return None
     try:
-        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return timefmt.parse(str(value))
     except ValueError:
         raise errors.bad_request(f"Invalid value specified for property '{name}' of resource "
                                  "'PasswordCredential'.") from None

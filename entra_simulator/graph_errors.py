@@ -3,6 +3,8 @@
 Body (graph-wire-facts.md section 7):
     {"error": {"code": ..., "message": ..., "innerError": {"date", "request-id", "client-request-id"}}}
 """
+
+from __future__ import annotations
 import datetime
 
 

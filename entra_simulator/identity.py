@@ -9,6 +9,8 @@ Errors carry Entra's OAuth2 shape and AADSTS codes. Access tokens are JWTs signe
 this process knows; they carry the app's roles and a revocation generation so that tests can revoke
 every token issued so far.
 """
+
+from __future__ import annotations
 import base64
 import datetime
 import hmac

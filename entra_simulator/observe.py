@@ -3,6 +3,8 @@
 Entries hold the method, path, query string, status, bytes, duration and the calling app's client id.
 Never headers or bodies: those carry tokens, secrets and client assertions.
 """
+
+from __future__ import annotations
 import collections
 import threading
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 DEFAULT_LOG_LIMIT = 10_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RequestRecord:
     method: str
     path: str

@@ -3,6 +3,8 @@
 Each collection declares what it supports (a QuerySpec); anything else is refused with Graph's 400,
 never silently ignored. Skip tokens are opaque, HMAC-signed cursors: tampered or expired -> 400.
 """
+
+from __future__ import annotations
 import base64
 import datetime
 import hashlib
@@ -10,6 +12,7 @@ import hmac
 import json
 import re
 import urllib.parse
+from entra_simulator import timefmt
 from dataclasses import dataclass, field
 
 from entra_simulator.graph_errors import GraphError, bad_request
@@ -180,7 +183,7 @@ def _tokenize(text):
 
 def _parse_datetime(text):
     try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return timefmt.parse(text)
     except ValueError:
         raise bad_request(f"Invalid filter clause: '{text}' is not a valid DateTimeOffset.") from None
 

@@ -6,6 +6,8 @@ query it belongs to, when it was issued, signed). The iterator that produced the
 under that token in a bounded LRU cache; the next request continues it. If it was evicted (or the
 simulator restarted), the walk re-creates the iterator and skips to the offset: slower, same answer.
 """
+
+from __future__ import annotations
 import collections
 import itertools
 import threading

@@ -5,6 +5,8 @@ One loopback TLS server (transport.py) answers both hosts the add-on talks to: t
 to identity.py or graph_api.py (batch.py for $batch), and records the answer in the observer. Its own
 log carries method, path, status and timing, never headers or bodies.
 """
+
+from __future__ import annotations
 import datetime
 import logging
 import os

@@ -6,12 +6,15 @@ queries read. Sign-ins that happen at run time (a test adds them, or the simulat
 token requests) sit beside the generated log. Tests use the same object to check what a response
 action did.
 """
+
+from __future__ import annotations
 import bisect
 import datetime
 import hashlib
 import secrets
 import threading
 import uuid
+from entra_simulator import timefmt
 from dataclasses import dataclass
 
 APPLICATIONS, SERVICE_PRINCIPALS = "applications", "servicePrincipals"
@@ -32,7 +35,7 @@ def graph_timestamp(moment):
 
 def parse_timestamp(text):
     """Graph's DateTimeOffset text -> aware datetime (Python 3.11 reads the 7th fractional digit)."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return timefmt.parse(text)
 
 
 def _two_years_after(moment):

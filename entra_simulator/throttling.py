@@ -11,6 +11,8 @@ Buckets refill continuously, so the Retry-After sent with a 429 is exact: a clie
 count; the simulator does not charge them, because an honest Retry-After is what tests need.
 `scale` multiplies every window so that tests can run the same shapes in a fraction of the time.
 """
+
+from __future__ import annotations
 import math
 import threading
 import time

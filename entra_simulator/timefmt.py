@@ -42,7 +42,7 @@ def parse(text: str) -> datetime:
         text = text[:-1] + "+00:00"
     if "." in text:
         head, rest = text.split(".", 1)
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]  # the fraction only, not the offset
         zone = rest[len(digits):]
         text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     value = datetime.fromisoformat(text)

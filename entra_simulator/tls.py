@@ -4,6 +4,8 @@ Clients must trust the simulator the way they trust Microsoft: through a CA bund
 are EC P-256 because they are generated at every start-up and the handshake is cheaper; nothing signs
 with them except this module.
 """
+
+from __future__ import annotations
 import datetime
 import ipaddress
 import os

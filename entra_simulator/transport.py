@@ -3,6 +3,8 @@
 Nothing here knows about Entra or Graph: the server calls `handle(handler)` for every request and the
 caller builds an `Answer`, which `write_answer` sends (or breaks on purpose, for the fault knobs).
 """
+
+from __future__ import annotations
 import json
 import socket
 import ssl

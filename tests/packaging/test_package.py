@@ -181,6 +181,24 @@ def test_vendored_lib_imports_every_module_on_a_bare_interpreter(extracted, pyth
 
 
 @pytest.mark.parametrize("python", SPLUNK_PYTHONS, ids=[f"python-{name}" for name in SPLUNK_PYTHONS])
+def test_graph_timestamps_parse_the_same_on_every_splunk_python(extracted, python):
+    """Python 3.9's fromisoformat reads only 3 or 6 fractional digits; Graph sends 0 to 7 of them."""
+    interpreter = SPLUNK_PYTHONS[python]
+    if interpreter is None:
+        pytest.skip(f"no Python {python} on this machine")
+    spellings = {"2021-09-09T19:50:29.3086381Z": "2021-09-09T19:50:29.308638+00:00",
+                 "2024-01-14T17:43:26Z": "2024-01-14T17:43:26+00:00",
+                 "2024-01-14T17:43:26.5Z": "2024-01-14T17:43:26.500000+00:00",
+                 "2021-03-01T00:00:00-8:00": "2021-03-01T08:00:00+00:00"}
+    probe = ("import sys, json; sys.path.insert(0, sys.argv[1]); from connector.correlate import parse_time; "
+             "print(json.dumps({t: parse_time(t) and parse_time(t).isoformat() for t in json.loads(sys.argv[2])}))")
+    result = subprocess.run([interpreter, "-I", "-S", "-c", probe, str(extracted / "lib"), json.dumps(list(spellings))],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == spellings
+
+
+@pytest.mark.parametrize("python", SPLUNK_PYTHONS, ids=[f"python-{name}" for name in SPLUNK_PYTHONS])
 def test_modular_inputs_answer_scheme_from_the_packaged_app(extracted, python):
     """splunkd's first call to a modular input script: `<script> --scheme`, run from the installed app."""
     interpreter = SPLUNK_PYTHONS[python]

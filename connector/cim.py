@@ -152,7 +152,7 @@ MAX_ERRORS_IN_EVENT = 10
 
 
 def harvest_event(*, account, tenant_id, run_id, status, started, duration_s, stats, errors, counts,
-                  signin_lag_s, mode, auth_method):
+                  signin_lag_s, mode, auth_method, inventory="graph"):
     # Only the first errors travel (error_count tells how many there were) and they come last: Splunk
     # extracts JSON fields from the first 10240 characters only (limits.conf [kv] maxchars).
     errors = list(errors)
@@ -169,6 +169,7 @@ def harvest_event(*, account, tenant_id, run_id, status, started, duration_s, st
         "signin_lag_s": signin_lag_s,
         "mode": mode,
         "auth_method": auth_method,
+        "inventory": inventory,
         "error_count": len(errors),
         "errors": errors[:MAX_ERRORS_IN_EVENT],
     }

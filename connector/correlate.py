@@ -4,6 +4,7 @@ Memory stays bounded by the number of credentials, never by the number of sign-i
 into per-key aggregates (last use, hourly counts inside the window, a capped set of source IPs) as they
 stream past, and those aggregates are what the checkpoint keeps between runs.
 """
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -320,3 +321,35 @@ def secret_facts(credential, context, usage, now, recent_days):
                           <= dt.timedelta(days=recent_days))
     return SecretFacts(credential=credential, context=context, timing=when, usage=usage,
                        recently_added=recently_added)
+
+
+# ------------------------------------------------------------------------ kept between runs (state)
+
+def credential_to_state(credential):
+    state = dataclasses.asdict(credential)
+    state.update(start=iso_precise(credential.start), end=iso_precise(credential.end),
+                 audiences=list(credential.audiences))
+    return state
+
+
+def credential_from_state(state):
+    return Credential(**{**state, "start": parse_time(state.get("start")), "end": parse_time(state.get("end")),
+                         "audiences": tuple(state.get("audiences") or ())})
+
+
+def context_to_state(context):
+    state = dataclasses.asdict(context)
+    state.update(permissions=[dataclasses.astuple(p) for p in context.permissions],
+                 directory_roles=list(context.directory_roles), owners=list(context.owners))
+    return state
+
+
+def context_from_state(state):
+    return AppContext(**{**state, "permissions": tuple(Permission(*p) for p in state.get("permissions") or ()),
+                         "directory_roles": tuple(state.get("directory_roles") or ()),
+                         "owners": tuple(state.get("owners") or ())})
+
+
+def iso_precise(value):
+    """ISO 8601 UTC with microseconds (None stays None): exact, and sortable as text."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -8,8 +8,11 @@ the run). What to do with the records is scan.py's job. Errors are collected as
 import datetime as dt
 
 from connector import streams
-from connector.correlate import iso, parse_time
-from connector.errors import GraphError
+from connector.correlate import iso, iso_precise, parse_time
+from connector.errors import DeltaTokenExpired, GraphError
+from connector.logs import get_logger
+
+log = get_logger("connector.harvest")
 
 DEFAULT_APP_ROLE_ID = "00000000-0000-0000-0000-000000000000"   # "default access": no permission
 
@@ -136,6 +139,38 @@ class Harvester:
             resolved[sp_id] = names
         return resolved
 
+    # ------------------------------------------------------------------------------------ delta
+
+    def delta_links(self):
+        """{collection: deltaLink} marking "now" for applications and service principals
+        ($deltatoken=latest, graph-wire-facts §1.6); None when Graph refuses (then no cache)."""
+        links = {}
+        for collection in ("applications", "servicePrincipals"):
+            try:
+                pages = list(self.client.iter_pages(f"/{collection}/delta", params={"$deltatoken": "latest"}))
+            except GraphError as error:
+                # delta only saves requests: without it every run harvests in full, which is no error
+                log.warning("harvest.delta_unavailable", collection=collection, error=str(error))
+                return None
+            links[collection] = pages[-1].delta_link if pages else None
+        return links if all(links.values()) else None
+
+    def unchanged_since(self, links):
+        """Fresh links when no application or service principal changed since `links`; None when
+        something did, the links expired (410) or Graph refused."""
+        fresh = {}
+        for collection, link in links.items():
+            try:
+                for page in self.client.iter_delta(f"/{collection}/delta", delta_link=link):
+                    if page.items:
+                        return None
+                    fresh[collection] = page.delta_link or fresh.get(collection)
+            except GraphError as error:
+                if not isinstance(error, DeltaTokenExpired):
+                    log.warning("harvest.delta_unavailable", collection=collection, error=str(error))
+                return None
+        return fresh if all(fresh.values()) else None
+
     # ---------------------------------------------------------------------------------- sign-ins
 
     def signin_pages(self, lower_iso, upper_iso):
@@ -244,11 +279,6 @@ class SigninCursor:
     def to_state(self):
         return {"high_water": iso_precise(self.high_water) if self.high_water else None,
                 "recent": self.recent, "gap": self.gap}
-
-
-def iso_precise(value):
-    """ISO 8601 UTC with microseconds: sortable as text, exact for comparisons."""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _ceil_second(value):

@@ -124,7 +124,7 @@ def test_stream_gives_the_events_scan_gives_and_a_second_run_repeats_no_signin(a
     assert {e["index"] for e in events} == {"security"} and {e["host"] for e in events} == {"splunk-hf1"}
     kinds = {e["sourcetype"] for e in events}
     assert kinds == {"entra:app:finding", "entra:app:credential", "entra:signin:serviceprincipal", "entra:harvest"}
-    assert sorted(os.listdir(checkpoint_dir)) == ["sim.posture.json", "sim.signins.json"]
+    assert sorted(os.listdir(checkpoint_dir)) == ["sim.inventory.json", "sim.posture.json", "sim.signins.json"]
 
     # the same tenant through the command line, as an admin would run it
     output = tmp_path / "scan.jsonl"

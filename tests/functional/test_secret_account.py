@@ -212,7 +212,8 @@ def test_typed_in_secret_moves_to_storage_passwords_and_the_run_signs_in_with_it
                **{f"token {n}": token for n, token in enumerate(issued_tokens)}}
     for result in (first, second):
         assert_nothing_secret(written_bytes(splunk_home, result, checkpoints), needles)
-    assert sorted(os.listdir(checkpoints)) == [f"{ACCOUNT}.posture.json", f"{ACCOUNT}.signins.json"]
+    assert sorted(os.listdir(checkpoints)) == [f"{ACCOUNT}.inventory.json", f"{ACCOUNT}.posture.json",
+                                               f"{ACCOUNT}.signins.json"]
     assert "scan.finished" in log_text(splunk_home)
 
 

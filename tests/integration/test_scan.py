@@ -335,3 +335,42 @@ def test_cli_scan_exit_codes(simulator, tmp_path, capsys, monkeypatch):
     assert "status failure" in out.out and "AADSTS7000215" in out.out and "wrong-secret-value" not in out.out + out.err
     harvest = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
     assert [h["event"]["status"] for h in harvest] == ["failure"]
+
+
+def test_unchanged_tenant_is_reassessed_from_the_kept_inventory_and_a_change_is_harvested(simulator, tmp_path):
+    simulator.reset()
+    state = tmp_path / "state"
+    first_summary, first = scan(simulator, state, signin_lookback_hours=48)
+    assert of_type(first, "entra:harvest")[0]["inventory"] == "graph"
+    second_summary, second = scan(simulator, state, signin_lookback_hours=48)
+    assert of_type(second, "entra:harvest")[0]["inventory"] == "cache"
+    # sign-ins (one page), the credential report and two delta checks: not one request per page or object
+    assert second_summary.requests <= 6 < first_summary.requests
+
+    def posture(writer):
+        return sorted(json.dumps({k: v for k, v in e.items() if k not in ("age_days", "days_to_expiry")},
+                                 sort_keys=True)
+                      for e in of_type(writer, "entra:app:finding") + of_type(writer, "entra:app:credential"))
+    assert posture(first) == posture(second)
+
+    # a secret removed in the tenant: the delta query says so, the next run harvests and it is gone
+    victim = next(e for e in simulator.tenant.expected_secrets() if e.object_type == "application")
+    assert simulator.state.remove_password("applications", victim.object_id, victim.key_id)
+    try:
+        third_summary, third = scan(simulator, state, signin_lookback_hours=48)
+    finally:
+        simulator.reset()
+    assert of_type(third, "entra:harvest")[0]["inventory"] == "graph"
+    keys = {f["key_id"].lower() for f in of_type(third, "entra:app:finding")}
+    assert victim.key_id.lower() not in keys
+    assert third_summary.counts["findings"] == first_summary.counts["findings"] - 1
+
+
+def test_expired_delta_link_means_a_full_harvest(simulator, tmp_path):
+    simulator.reset()
+    state = tmp_path / "state"
+    scan(simulator, state, signin_lookback_hours=48)
+    simulator.expire_delta_tokens()
+    summary, writer = scan(simulator, state, signin_lookback_hours=48)
+    assert summary.status == "success" and of_type(writer, "entra:harvest")[0]["inventory"] == "graph"
+    assert of_type(scan(simulator, state, signin_lookback_hours=48)[1], "entra:harvest")[0]["inventory"] == "cache"

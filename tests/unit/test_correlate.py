@@ -129,3 +129,14 @@ def test_usage_buckets_stay_bounded_for_long_windows():
     assert usage.summary(KEY).use_count == 24 * 29
     usage.prune(NOW + dt.timedelta(days=15))
     assert 0 < usage.summary(KEY).use_count < 24 * 29
+
+
+def test_credentials_and_contexts_survive_the_checkpoint_round_trip():
+    import json
+    from connector.correlate import (Permission, context_from_state, context_to_state, credential_from_state,
+                                     credential_to_state)
+    for credential in credentials_of(app(), "application"):
+        assert credential_from_state(json.loads(json.dumps(credential_to_state(credential)))) == credential
+    context = AppContext(app_id="a", app_name="n", permissions=(Permission("r", "Graph", "Mail.Read"),),
+                         directory_roles=("Global Administrator",), owners=("ann",), account_enabled=False)
+    assert context_from_state(json.loads(json.dumps(context_to_state(context)))) == context

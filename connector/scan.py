@@ -13,6 +13,7 @@ or repeats a sign-in event; it can only undercount use in the interrupted window
 import dataclasses
 import datetime as dt
 import hashlib
+import heapq
 import json
 import sys
 import time
@@ -31,6 +32,7 @@ from connector.streams import APPLICATION_OWNERS, APP_ROLE_ASSIGNMENTS, FEDERATE
 log = get_logger("connector.scan")
 
 POSTURE_MODES = ("full", "changes")
+WORST_KEPT = 100
 STATE_VERSION = 1
 
 
@@ -76,7 +78,8 @@ class RunSummary:
     requests: int = 0
     throttled: int = 0
     by_severity: dict = field(default_factory=dict)
-    findings: list = field(default_factory=list)   # (severity, score, app name, object type, key id, factors)
+    # the worst findings for the summary table, at most WORST_KEPT (a heap: memory must not follow the tenant)
+    findings: list = field(default_factory=list)   # (score, severity, app name, object type, key id, factors)
 
     @property
     def exit_code(self):
@@ -151,7 +154,11 @@ class _Run:
                                     time=(when or self.now).timestamp()))
 
     def emit_posture(self, sourcetype, identity, body, stable_fields):
-        """Posture events (findings, credentials): always in full mode; when changed in changes mode."""
+        """Posture events (findings, credentials): always in full mode; when changed in changes mode.
+        Fingerprints are kept in changes mode only: full mode has no use for them."""
+        if self.settings.posture_mode == "full":
+            self.emit(sourcetype, body)
+            return True
         digest = hashlib.sha256(json.dumps({k: body.get(k) for k in stable_fields}, sort_keys=True,
                                            default=str).encode()).hexdigest()[:16]
         self.new_fingerprints[identity] = digest
@@ -310,8 +317,12 @@ class _Run:
         self.counts["secrets"] += 1
         self.counts["findings"] += 1
         self.summary.by_severity[finding.severity] = self.summary.by_severity.get(finding.severity, 0) + 1
-        self.summary.findings.append((finding.severity, finding.score, body["app_name"],
-                                      credential.object_type, credential.key_id, finding.factor_ids))
+        entry = (finding.score, finding.severity, body["app_name"], credential.object_type, credential.key_id,
+                 finding.factor_ids)
+        if len(self.summary.findings) < WORST_KEPT:
+            heapq.heappush(self.summary.findings, entry)
+        else:
+            heapq.heappushpop(self.summary.findings, entry)
         self.emit_posture(cim.SOURCETYPE_FINDING, f"finding|{body['id']}", body,
                           ("severity", "risk_score", "risk_factors", "end_time", "account_enabled",
                            "permissions", "directory_roles", "app_name"))
@@ -490,15 +501,16 @@ def format_summary(summary, limit=None):
                  f"{counts.get('service_principals', 0)}  credentials {counts.get('credentials', 0)}  "
                  f"new sign-ins {counts.get('signins_new', 0)}  findings {counts.get('findings', 0)}  ("
                  + ", ".join(f"{summary.by_severity.get(s, 0)} {s}" for s in SEVERITY_ORDER) + ")")
-    ranked = sorted(summary.findings, key=lambda f: (-f[1], SEVERITY_ORDER.index(f[0]), f[2], f[4]))
+    ranked = sorted(summary.findings, key=lambda f: (-f[0], SEVERITY_ORDER.index(f[1]), f[2], f[4]))
     if ranked:
         lines.append("")
         lines.append(f"{'SEVERITY':<14}{'SCORE':>5}  {'ON':<17}{'APP':<42}{'KEY ID':<38}WHY")
-        for severity, score, app_name, object_type, key_id, factors in ranked[:limit]:
+        for score, severity, app_name, object_type, key_id, factors in ranked[:limit]:
             lines.append(f"{severity:<14}{score:>5}  {object_type:<17}{_printable(app_name, 40):<42}{key_id:<38}"
                          + ", ".join(factors))
-        if limit is not None and len(ranked) > limit:
-            lines.append(f"... and {len(ranked) - limit} more (see the events)")
+        shown = len(ranked[:limit])
+        if counts.get("findings", 0) > shown:
+            lines.append(f"... and {counts['findings'] - shown} more (see the events)")
     for error in summary.errors:
         lines.append(f"error in {error.get('stage')}: {error.get('message')}")
     return "\n".join(lines)

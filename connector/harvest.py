@@ -9,7 +9,7 @@ import datetime as dt
 
 from connector import streams
 from connector.correlate import iso, iso_precise, parse_time
-from connector.errors import DeltaTokenExpired, GraphError
+from connector.errors import DeltaTokenExpired, GraphError, scrub
 from connector.logs import get_logger
 
 log = get_logger("connector.harvest")
@@ -96,7 +96,7 @@ class Harvester:
             inner = error.get("innerError") or error.get("innererror") or {}
             self.errors.append({
                 "stage": stream.name, "code": error.get("code") or str(status),
-                "message": f"GET {stream.path.format(id=object_id)} HTTP {status}: {error.get('message') or ''}"[:300],
+                "message": scrub(f"GET {stream.path.format(id=object_id)} HTTP {status}: {error.get('message') or ''}"),
                 "request_id": inner.get("request-id") if isinstance(inner, dict) else None})
             return None
         if "value" not in body:

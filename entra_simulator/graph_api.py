@@ -11,7 +11,7 @@ import datetime
 import heapq
 import json
 import re
-from entra_simulator import timefmt
+from entra_simulator import doc_examples, timefmt
 from dataclasses import dataclass, field
 
 from entra_simulator import graph_errors as errors
@@ -457,15 +457,19 @@ class GraphApi:
                           present=lambda item, q: apply_select(item, q.select))
 
     def list_credential_activities(self, request):
+        odd = self.faults is not None and self.faults.is_on("odd_report_shapes")
         response = self._list(request, CREDENTIAL_ACTIVITY_SPEC,
                               lambda _q: iter(self.tenant.iter_credential_activities()),
                               "reports/appCredentialSignInActivities",
                               present=lambda item, q: apply_select(item, q.select))
-        # Microsoft's own `$filter` example answers with a bare object, not a value list; the
-        # odd_report_shapes knob serves it that way so clients prove they tolerate it.
-        values = response.body["value"]
-        if (self.faults is not None and self.faults.is_on("odd_report_shapes") and "$filter" in request.options
-                and len(values) == 1 and "@odata.nextLink" not in response.body):
+        if not odd:
+            return response
+        # Microsoft's own example responses spell the report differently (expirationDate, keyType
+        # "secret", "-8:00" offsets) and answer a `$filter` with a bare object, not a value list; the
+        # odd_report_shapes knob serves them that way so clients prove they tolerate it.
+        values = [doc_examples.credential_activity_as_in_docs(item) for item in response.body["value"]]
+        response.body["value"] = values
+        if "$filter" in request.options and len(values) == 1 and "@odata.nextLink" not in response.body:
             response.body = {"@odata.context": response.body["@odata.context"], **values[0]}
         return response
 

@@ -1,4 +1,5 @@
 """Throttling (honest Retry-After) and every fault knob."""
+import re
 import time
 
 import pytest
@@ -139,10 +140,15 @@ def test_expiring_next_link(clean_simulator):
 def test_odd_report_shapes_serve_a_bare_object_for_a_filtered_report(clean_simulator):
     sim = clean_simulator
     graph = Graph(sim, "collector")
-    key_id = graph.get("/reports/appCredentialSignInActivities?$top=1", api="beta").json()["value"][0]["keyId"]
+    activities = graph.get("/reports/appCredentialSignInActivities?$top=50", api="beta").json()["value"]
+    key_id = next(item["keyId"] for item in activities if item["keyType"] == "clientSecret")
     sim.set_fault("odd_report_shapes", count=None)
     body = graph.get(f"/reports/appCredentialSignInActivities?$filter=keyId eq '{key_id}'", api="beta").json()
     assert "value" not in body and body["keyId"] == key_id
+    assert body["keyType"] == "secret" and "expirationDateTime" not in body
+    assert body["expirationDate"] is None or re.search(r"T\d\d:\d\d:\d\d-8:00$", body["expirationDate"])
+    listed = graph.get("/reports/appCredentialSignInActivities?$top=5", api="beta").json()["value"]
+    assert all(re.search(r"-8:00$", item["signInActivity"]["lastSignInDateTime"]) for item in listed)
 
 
 def test_unknown_fault_or_parameter_is_refused(clean_simulator):

@@ -182,6 +182,18 @@ def splunk_log_path(splunk_log_name, splunk_home=None):
     return os.path.join(splunk_home, "var", "log", "splunk", f"{LOG_PREFIX}_{safe_name}.log")
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is emitted, not when logging was configured:
+    test runners and embedding code swap sys.stderr, and a closed one must not swallow later records."""
+
+    def __init__(self):
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+
 def _make_handler(splunk_log_name, stream):
     path = None if stream is not None else splunk_log_path(splunk_log_name)
     if path:
@@ -189,7 +201,7 @@ def _make_handler(splunk_log_name, stream):
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True)
     else:
-        handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+        handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     handler.set_name(f"{LOG_PREFIX}:{path or 'stream'}")
     setattr(handler, "_ta_entra_app_secrets", _OurHandlerMarker)
     return handler, path

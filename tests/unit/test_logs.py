@@ -211,3 +211,22 @@ def test_unconfigured_get_logger_still_redacts(capsys):
         logs.reset_logging()
     err = capsys.readouterr().err
     assert JWT not in err and "early" in err
+
+
+def test_stderr_logging_follows_the_current_stderr(monkeypatch):
+    """Configured while one stderr was in place, records still reach the stderr of the moment."""
+    import io
+    import sys
+
+    from connector.logs import configure_logging, get_logger, reset_logging
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("INFO")
+    try:
+        first.close()
+        monkeypatch.setattr(sys, "stderr", second)
+        get_logger("probe").info("probe.after_swap")
+    finally:
+        reset_logging()
+    assert "probe.after_swap" in second.getvalue()

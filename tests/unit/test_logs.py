@@ -229,4 +229,5 @@ def test_stderr_logging_follows_the_current_stderr(monkeypatch):
         get_logger("probe").info("probe.after_swap")
     finally:
         reset_logging()
-    assert "probe.after_swap" in second.getvalue()
+    records = [json.loads(line) for line in second.getvalue().splitlines()]
+    assert [record["event"] for record in records] == ["probe.after_swap"]

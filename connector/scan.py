@@ -109,7 +109,7 @@ class _Identity:
     app_id: str
     app_name: str = ""
     application: dict = None          # {id, displayName, signInAudience}
-    service_principal: dict = None    # {id, displayName, accountEnabled, signInAudience}
+    service_principal: dict = None    # {id, displayName, accountEnabled, signInAudience, appOwnerOrganizationId}
     secrets: list = field(default_factory=list)
     has_certificate: bool = False
 

@@ -10,8 +10,10 @@ import os
 import tempfile
 import urllib.parse
 
+from connector.errors import AddonError
 
-class CheckpointError(Exception):
+
+class CheckpointError(AddonError):
     """A checkpoint that exists but cannot be read: say which, do not silently start over."""
 
 

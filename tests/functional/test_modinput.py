@@ -165,3 +165,13 @@ def test_an_unknown_account_at_run_time_is_logged_not_crashed(app_dir, tmp_path)
     result = run_script(app_dir, stdin=input_xml(tmp_path, {"account": "gone"}))
     assert result.returncode == 0
     assert "ERROR entra_app_secrets://sim: unknown account 'gone'" in result.stderr
+
+
+def test_a_corrupt_checkpoint_is_reported_with_what_to_do(app_dir, tmp_path):
+    checkpoint_dir = tmp_path / "checkpoints"
+    checkpoint_dir.mkdir()
+    (checkpoint_dir / "sim.posture.json").write_text("{not json")
+    result = run_script(app_dir, stdin=input_xml(checkpoint_dir, {"account": "sim"}))
+    assert result.returncode == 0
+    assert "sim.posture.json cannot be read" in result.stderr and "move it aside" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -139,14 +139,19 @@ def _lifetime(facts):
                      f"and why (MITRE {MITRE_ADDITIONAL_CLOUD_CREDENTIALS}).")
 
 
+def _window(hours):
+    return f"{hours // 24} days" if hours % 24 == 0 and hours > 24 else f"{hours} hours"
+
+
 def _use(facts, many_ips):
     usage = facts.usage
+    window = _window(facts.window_hours)
     if len(usage.source_ips) >= many_ips:
         yield Factor("used_from_many_ips", 10,
-                     f"The secret signed in from {len(usage.source_ips)} source IP addresses in the window.")
+                     f"The secret signed in from {len(usage.source_ips)} source IP addresses in the last {window}.")
     if usage.use_count == 0 and not facts.timing.expired:
         yield Factor("unused_in_window", 0,
-                     "The secret was not used to sign in during the window: it can probably be removed.")
+                     f"The secret was not used to sign in in the last {window}: it can probably be removed.")
 
 
 def _exposure(facts):

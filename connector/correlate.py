@@ -309,18 +309,19 @@ class SecretFacts:
     timing: Timing
     usage: UsageSummary
     recently_added: bool
+    window_hours: int = 24            # the window use counts and source IPs cover
 
     @property
     def on_service_principal(self):
         return self.credential.object_type == "servicePrincipal"
 
 
-def secret_facts(credential, context, usage, now, recent_days):
+def secret_facts(credential, context, usage, now, recent_days, window_hours=24):
     when = timing(credential, now)
     recently_added = bool(credential.start and dt.timedelta(0) <= now - credential.start
                           <= dt.timedelta(days=recent_days))
     return SecretFacts(credential=credential, context=context, timing=when, usage=usage,
-                       recently_added=recently_added)
+                       recently_added=recently_added, window_hours=window_hours)
 
 
 # ------------------------------------------------------------------------ kept between runs (state)

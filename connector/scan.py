@@ -311,7 +311,7 @@ class _Run:
 
     def emit_finding(self, credential, context):
         facts = correlate.secret_facts(credential, context, self.usage.summary(credential.key_id),
-                                       self.now, self.settings.recent_days)
+                                       self.now, self.settings.recent_days, self.settings.signin_lookback_hours)
         finding = assess(facts, many_ips=self.settings.many_source_ips)
         body = cim.finding_event(finding, account=self.account.name, tenant_id=self.account.tenant_id)
         self.counts["secrets"] += 1

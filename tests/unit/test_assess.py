@@ -144,3 +144,12 @@ def test_every_factor_has_a_sentence_and_the_description_names_app_and_key():
     text = rules.description(result)
     assert "Payroll" in text and "key-1" in text and "never expires" in text and "service principal" in text
     assert "service principal object" in rules.recommended_action(result)
+
+
+def test_use_sentences_name_the_window():
+    credential = secret()
+    facts = secret_facts(credential, AppContext(app_id="a", app_name="b"), UNUSED, NOW, recent_days=7,
+                         window_hours=24 * 30)
+    assert "in the last 30 days" in rules.assess(facts).factors[-1].detail
+    facts = secret_facts(credential, AppContext(app_id="a", app_name="b"), UNUSED, NOW, recent_days=7)
+    assert "in the last 24 hours" in rules.assess(facts).factors[-1].detail

@@ -35,7 +35,7 @@ from connector import correlate  # noqa: E402
 from connector.auth import TokenProvider, session_for  # noqa: E402
 from connector.checkpoint import MemoryCheckpointStore  # noqa: E402
 from connector.config import Account  # noqa: E402
-from connector.events import EventWriter  # noqa: E402
+from connector.events import CountingWriter  # noqa: E402
 from connector.graph import GraphClient  # noqa: E402
 from connector.logs import configure_logging  # noqa: E402
 from connector.scan import ScanSettings, run_scan  # noqa: E402
@@ -43,11 +43,6 @@ from connector.streams import signin_filter  # noqa: E402
 from entra_simulator import generate_tenant  # noqa: E402
 
 LOOKBACK_HOURS = 24 * 30   # the whole simulated sign-in log
-
-
-class CountingWriter(EventWriter):
-    def _write(self, hec):
-        pass
 
 
 def account_for(info):

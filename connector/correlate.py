@@ -122,10 +122,6 @@ def federated_credentials_of(application, records):
                          audiences=tuple(record.get("audiences") or ()))
 
 
-def has_secret(graph_object):
-    return any(credential.is_secret for credential in credentials_of(graph_object, "application"))
-
-
 @dataclass(frozen=True)
 class Timing:
     never_expires: bool

@@ -3,20 +3,14 @@ would (same run_scan, certificate sign-in through MSAL over HTTPS), print what w
 
 The simulator is development tooling and never ships in the Splunk app; it is imported here only.
 """
+import os
 import sys
 import tempfile
 
 from connector.checkpoint import FileCheckpointStore
 from connector.config import Account
-from connector.events import EventWriter, JsonLinesWriter
+from connector.events import CountingWriter, JsonLinesWriter
 from connector.scan import ScanSettings, format_summary, run_scan
-
-
-class _CountingWriter(EventWriter):
-    """Counts events without keeping them (when no --output is given)."""
-
-    def _write(self, hec):
-        pass
 
 
 def demo_account(simulator):
@@ -31,17 +25,18 @@ def cli_demo(args):
     from entra_simulator import Simulator, generate_tenant
 
     configure_logging(args.log_level)
-    simulator = Simulator(tenant=generate_tenant("demo", seed=args.seed))
-    simulator.start()
-    writer = JsonLinesWriter.to_path(args.output) if args.output else _CountingWriter()
-    try:
-        with tempfile.TemporaryDirectory(prefix="entra-demo-") as state_dir:
+    writer = JsonLinesWriter.to_path(args.output) if args.output else CountingWriter()
+    with tempfile.TemporaryDirectory(prefix="entra-demo-") as workdir:
+        simulator = Simulator(tenant=generate_tenant("demo", seed=args.seed, workdir=os.path.join(workdir, "tenant")))
+        simulator.start()
+        try:
             print(f"Simulated tenant {simulator.tenant_id} at {simulator.base_url}; signing in as the collector app "
                   f"with its certificate and scanning...", file=sys.stderr)
-            summary = run_scan(demo_account(simulator), FileCheckpointStore(state_dir), writer, ScanSettings())
-    finally:
-        writer.close()
-        simulator.stop()
+            summary = run_scan(demo_account(simulator), FileCheckpointStore(os.path.join(workdir, "state")), writer,
+                               ScanSettings())
+        finally:
+            writer.close()
+            simulator.stop()
     print(format_summary(summary))
     written = ", ".join(f"{count} {sourcetype}" for sourcetype, count in sorted(writer.counts.items()))
     print(f"\nevents: {written}" + (f" -> {args.output}" if args.output else " (use --output FILE to keep them)"))

@@ -63,7 +63,7 @@ class JsonLinesWriter(EventWriter):
 
 
 class ListWriter(EventWriter):
-    """Keeps events in memory: for tests and the demo's summary table only."""
+    """Keeps events in memory: for tests only (a real run must not hold its events)."""
 
     def __init__(self):
         super().__init__()
@@ -73,24 +73,11 @@ class ListWriter(EventWriter):
         self.events.append(hec)
 
 
-class TeeWriter(EventWriter):
-    """Writes each event to several writers (the demo prints a table and also writes a file)."""
-
-    def __init__(self, *writers):
-        super().__init__()
-        self.writers = writers
+class CountingWriter(EventWriter):
+    """Counts events by sourcetype and drops them (the demo without --output, the benchmarks)."""
 
     def _write(self, hec):
-        for writer in self.writers:
-            writer.write(hec)
-
-    def flush(self):
-        for writer in self.writers:
-            writer.flush()
-
-    def close(self):
-        for writer in self.writers:
-            writer.close()
+        pass
 
 
 class SplunkStreamWriter(EventWriter):

@@ -3,7 +3,6 @@ and a leak check over every byte the scan writes."""
 import datetime as dt
 import io
 import json
-import logging
 import os
 
 import pytest
@@ -374,3 +373,15 @@ def test_expired_delta_link_means_a_full_harvest(simulator, tmp_path):
     summary, writer = scan(simulator, state, signin_lookback_hours=48)
     assert summary.status == "success" and of_type(writer, "entra:harvest")[0]["inventory"] == "graph"
     assert of_type(scan(simulator, state, signin_lookback_hours=48)[1], "entra:harvest")[0]["inventory"] == "cache"
+
+
+def test_demo_command_scans_the_simulated_tenant_and_prints_the_table(tmp_path):
+    import subprocess
+    import sys
+    output = tmp_path / "demo.jsonl"
+    done = subprocess.run([sys.executable, "-m", "connector.cli", "demo", "--output", str(output),
+                           "--log-level", "WARNING"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "SEVERITY" in done.stdout and "critical" in done.stdout and "status success" in done.stdout
+    kinds = {json.loads(line)["sourcetype"] for line in output.read_text(encoding="utf-8").splitlines()}
+    assert kinds == {"entra:app:finding", "entra:app:credential", "entra:signin:serviceprincipal", "entra:harvest"}

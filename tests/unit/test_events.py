@@ -4,7 +4,7 @@ import json
 
 from splunklib.modularinput import EventWriter as SplunkEventWriter
 
-from connector.events import JsonLinesWriter, SplunkStreamWriter, TeeWriter, ListWriter, hec_event
+from connector.events import CountingWriter, JsonLinesWriter, SplunkStreamWriter, hec_event
 
 
 def event(body=None, sourcetype="entra:app:finding"):
@@ -46,9 +46,10 @@ def test_splunk_stream_writer_writes_escaped_xml_events():
     assert json.loads(data)["app_name"].startswith("Pay\u00efroll <&>")
 
 
-def test_tee_writer_fans_out():
-    first, second = ListWriter(), ListWriter()
-    tee = TeeWriter(first, second)
-    tee.write(event())
-    tee.close()
-    assert first.events == second.events == [event()]
+def test_counting_writer_counts_by_sourcetype_and_keeps_nothing():
+    writer = CountingWriter()
+    for sourcetype in ("entra:app:finding", "entra:app:finding", "entra:harvest"):
+        writer.write(event(sourcetype=sourcetype))
+    writer.close()
+    assert writer.counts == {"entra:app:finding": 2, "entra:harvest": 1}
+    assert not hasattr(writer, "events")

@@ -112,12 +112,13 @@ def _fingerprint(*parts):
     return digest.hexdigest()
 
 
-def setup_project():
-    """.venv with the project installed editable and its test extras."""
+def setup_project(extras="test"):
+    """.venv with the project installed editable and the given extras (the tests add Microsoft's SDKs)."""
     ensure_venv(VENV)
     with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as handle:
         setup_text = handle.read()
-    install_once(VENV, _fingerprint(setup_text, sys.version), ["-e", ".[test]"])
+    pip_arguments = ["-e", f".[{extras}]"]
+    install_once(VENV, _fingerprint(setup_text, sys.version, *pip_arguments), pip_arguments)
 
 
 def setup_appinspect():
@@ -148,7 +149,7 @@ def command_demo(extra):
 
 
 def command_test(extra):
-    setup_project()
+    setup_project("test,fidelity")
     setup_appinspect()
     fetch_cim_models()
     # ENTRA_REQUIRE_ALL turns "skipped because a tool is missing" into a failure

@@ -39,6 +39,9 @@ setup(
         "test": ["pytest>=7", "pytest-timeout", "trustme>=1.1", "cryptography>=41",
                  "addonfactory-splunk-conf-parser-lib>=1.0"],
         "bench": [],
+        # Microsoft's own Graph SDKs read everything the simulator serves (tests/simulator/test_sdk_fidelity.py)
+        # and are the baseline of bench/bench_sdk_baseline.py; never needed by the add-on itself.
+        "fidelity": ["msgraph-sdk>=1.65,<2", "msgraph-beta-sdk>=1.66,<2", "azure-identity>=1.27,<2"],
     },
     entry_points={"console_scripts": ["entra-app-secrets = connector.cli:main"]},
 )

@@ -80,6 +80,9 @@ V1_SIGNIN_PROPERTIES = frozenset({
     "riskLevelAggregated", "riskLevelDuringSignIn", "riskState", "status", "userDisplayName", "userId",
     "userPrincipalName"})
 INTERACTIVE = "interactiveUser"
+# The v1.0 directoryAudit resource has no userAgent (msgraph-sdk's v1.0 model, generated from $metadata,
+# lacks it; msgraph-beta-sdk's has it): like the beta sign-in properties, it stays on the beta endpoint.
+BETA_ONLY_AUDIT_PROPERTIES = frozenset({"userAgent"})
 
 
 @dataclass
@@ -452,7 +455,10 @@ class GraphApi:
 
     def list_directory_audits(self, request):
         def source(query):
-            return iter(self.tenant.iter_directory_audits())
+            audits = self.tenant.iter_directory_audits()
+            if request.api == "beta":
+                return iter(audits)
+            return ({k: v for k, v in audit.items() if k not in BETA_ONLY_AUDIT_PROPERTIES} for audit in audits)
         return self._list(request, AUDIT_SPEC, source, "auditLogs/directoryAudits",
                           present=lambda item, q: apply_select(item, q.select))
 

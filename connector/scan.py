@@ -33,6 +33,7 @@ log = get_logger("connector.scan")
 
 POSTURE_MODES = ("full", "changes")
 WORST_KEPT = 100
+COMMIT_EVERY = 200   # sign-ins written between two commits of the sign-in cursor
 STATE_VERSION = 1
 
 
@@ -176,26 +177,32 @@ class _Run:
         pages = 0
         for lower, upper, skip in cursor.ranges():
             for page in self.harvester.signin_pages(iso(lower), iso(upper)):
-                on_page = set()
-                for record in page.items:
-                    record_id = record.get("id")
-                    if not record_id or record_id in on_page or cursor.already_read(record_id, skip):
-                        continue
-                    on_page.add(record_id)
-                    self.usage.add_signin(record)
-                    self.emit(cim.SOURCETYPE_SIGNIN,
-                              cim.signin_event(record, account=self.account.name, tenant_id=self.account.tenant_id),
-                              when=parse_time(record.get("createdDateTime")))
-                    self.counts["signins_new"] += 1
-                self.writer.flush()
-                cursor.page_read(lower, page.items, skip)
-                self.store.save(signin_key(self.account), cursor.to_state())
+                # commit every COMMIT_EVERY sign-ins: a run killed while writing repeats at most that many
+                for start in range(0, len(page.items), COMMIT_EVERY):
+                    chunk = page.items[start:start + COMMIT_EVERY]
+                    self.write_signins(chunk, cursor, skip)
+                    self.writer.flush()
+                    cursor.page_read(lower, chunk, skip)
+                    self.store.save(signin_key(self.account), cursor.to_state())
                 pages += 1
                 if pages % 20 == 0:
                     self.progress("signins_reading")
             cursor.range_done(upper)
             self.store.save(signin_key(self.account), cursor.to_state())
         self.newest_signin = cursor.newest_seen
+
+    def write_signins(self, records, cursor, skip):
+        seen = set()
+        for record in records:
+            record_id = record.get("id")
+            if not record_id or record_id in seen or cursor.already_read(record_id, skip):
+                continue
+            seen.add(record_id)
+            self.usage.add_signin(record)
+            self.emit(cim.SOURCETYPE_SIGNIN,
+                      cim.signin_event(record, account=self.account.name, tenant_id=self.account.tenant_id),
+                      when=parse_time(record.get("createdDateTime")))
+            self.counts["signins_new"] += 1
 
     def read_credential_activity(self):
         for key_id, last_used in self.harvester.credential_activity():

@@ -6,9 +6,13 @@ moment its object's page arrives. Only objects holding a client secret are kept 
 per-object details (permissions, roles, federated credentials, owners) are batched in, so memory
 follows the number of secrets, not of sign-ins or objects.
 
-Checkpoints: the sign-in cursor is committed after each page of sign-in events was written and
-flushed; usage aggregates and posture fingerprints at the end of the run. A crash therefore never loses
-or repeats a sign-in event; it can only undercount use in the interrupted window.
+Between full harvests, a run whose application and servicePrincipal delta queries report no change
+re-assesses the inventory kept from the last harvest instead (see ScanSettings.full_harvest_hours).
+
+Checkpoints: the sign-in cursor is committed after every COMMIT_EVERY sign-in events were written and
+flushed; usage aggregates, posture fingerprints and the kept inventory at the end of the run. A crash
+therefore never loses a sign-in event and repeats fewer than COMMIT_EVERY; it can only undercount use
+in the interrupted window.
 """
 import dataclasses
 import datetime as dt

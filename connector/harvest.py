@@ -35,13 +35,21 @@ class Harvester:
     # ------------------------------------------------------------------------------- collections
 
     def _items(self, stream, **params):
-        return self.client.iter_items(stream.path, params=stream.params(**params), api=stream.api)
+        return self.client.iter_items(stream.path, params=stream.params(**params), api=stream.api,
+                                      headers=stream.headers or None)
 
     def applications(self):
         return self._items(streams.APPLICATIONS)
 
     def service_principals(self):
         return self._items(streams.SERVICE_PRINCIPALS)
+
+    def federated_credential_holder_pages(self):
+        """Pages of {id, appId, displayName}: every application holding a federated credential."""
+        stream = streams.FEDERATED_CREDENTIAL_HOLDERS
+        for page in self.client.iter_pages(stream.path, params=stream.params(), api=stream.api,
+                                           headers=stream.headers):
+            yield page.items
 
     def role_assignments(self, principal_ids):
         """{principalId: [role display name]} for the given principals; the tenant's list is read once.

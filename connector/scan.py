@@ -31,7 +31,8 @@ from connector.errors import AddonError, AuthenticationError, ConfigError, Graph
 from connector.events import JsonLinesWriter, default_host, hec_event
 from connector.harvest import Harvester, SigninCursor
 from connector.logs import get_logger
-from connector.streams import APPLICATION_OWNERS, APP_ROLE_ASSIGNMENTS, FEDERATED_CREDENTIALS
+from connector.streams import (APPLICATION_OWNERS, APP_ROLE_ASSIGNMENTS, FEDERATED_CREDENTIAL_HOLDERS,
+                               FEDERATED_CREDENTIALS)
 
 log = get_logger("connector.scan")
 
@@ -272,14 +273,7 @@ class _Run:
         app_objects = {i.application["id"]: app_id for app_id, i in identities.items() if i.application}
         sp_objects = {i.service_principal["id"]: app_id for app_id, i in identities.items() if i.service_principal}
 
-        federated = {}
-        for object_id, records in self.harvester.per_object(FEDERATED_CREDENTIALS, app_objects):
-            application = identities[app_objects[object_id]].application
-            credentials = list(correlate.federated_credentials_of(
-                {**application, "appId": app_objects[object_id]}, records or ()))
-            for credential in credentials:
-                self.credential_inventory(credential)
-            federated[app_objects[object_id]] = bool(credentials)
+        federated = self.federated_credentials()
 
         owners = {}
         for object_id, records in self.harvester.per_object(APPLICATION_OWNERS, app_objects):
@@ -303,7 +297,7 @@ class _Run:
                 sign_in_audience=app.get("signInAudience") or sp.get("signInAudience"),
                 account_enabled=sp.get("accountEnabled") if sp else None,
                 has_certificate=identity.has_certificate or app_id in self.certificate_app_ids,
-                has_federated_credential=federated.get(app_id, False),
+                has_federated_credential=app_id in federated,
                 permissions=tuple(Permission(*entry) for entry in permissions.get(sp_id, ())),
                 directory_roles=tuple(sorted(set(roles.get((sp_id or "").lower(), ())))),
                 owners=owners.get(app_id, ()),
@@ -311,6 +305,41 @@ class _Run:
                 collector_uses_secret=(self.account.auth_method == "secret"
                                        and app_id.lower() == (self.account.client_id or "").lower()),
                 owned_by_other_tenant=_foreign(sp.get("appOwnerOrganizationId"), self.account.tenant_id))
+
+    def federated_credentials(self):
+        """Inventory every federated credential in the tenant; return the secret-holding app ids that have one.
+
+        One advanced list names the applications holding a federated credential, with or without a
+        secret (an app that migrated off secrets shows its federated credential too), and their
+        credentials come in $batch: requests grow with pages, not applications. When Graph refuses the
+        advanced query (Azure AD B2C tenants have none), the error is recorded and the secret-holding
+        applications are read one by one in $batch instead, so every finding's has_federated_credential
+        stays right; only federated credentials of apps without a secret are then missing."""
+        federated = set()
+        try:
+            for page in self.harvester.federated_credential_holder_pages():
+                holders = {app["id"]: app for app in page if app.get("id")}
+                for app_id, _read in self._inventory_federated(holders):
+                    # listed as a holder: it has one, even when reading it failed
+                    if app_id in self.identities:
+                        federated.add(app_id)
+        except GraphError as error:
+            self.harvester.record_error(FEDERATED_CREDENTIAL_HOLDERS.name, error)
+            unread = {identity.application["id"]: {**identity.application, "appId": app_id}
+                      for app_id, identity in self.identities.items()
+                      if identity.application and app_id not in federated}
+            federated |= {app_id for app_id, read in self._inventory_federated(unread) if read}
+        return federated
+
+    def _inventory_federated(self, applications):
+        """Write the federated credentials of {object id: {id, appId, displayName}}, read in $batch;
+        yield (app id, whether any was read) per application."""
+        for object_id, records in self.harvester.per_object(FEDERATED_CREDENTIALS, applications):
+            application = applications[object_id]
+            credentials = list(correlate.federated_credentials_of(application, records or ()))
+            for credential in credentials:
+                self.credential_inventory(credential)
+            yield application.get("appId") or "", bool(credentials)
 
     # --------------------------------------------------------------------------------- findings
 

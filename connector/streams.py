@@ -28,6 +28,7 @@ class Stream:
     # "list": one paged collection for the tenant; "per_object": one request per object, sent in $batch
     mode: str = "list"
     extra: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)    # sent with every page (advanced queries need them each time)
 
     def params(self, **overrides):
         """Query parameters for the first request (nextLinks carry them afterwards)."""
@@ -59,7 +60,18 @@ SERVICE_PRINCIPALS = Stream(
             "appOwnerOrganizationId", "signInAudience") + CREDENTIAL_FIELDS,
     top=DIRECTORY_PAGE_MAX)
 
-# Per-object reads, only for objects that hold a client secret, batched 20 to a request.
+# The applications that hold a federated identity credential, whether or not they hold a secret, in one
+# paged list: the relationship "Supports $expand and $filter (startsWith, /$count eq 0, /$count ne 0)"
+# (application resource), and counting a relationship is an advanced query that needs the
+# ConsistencyLevel: eventual header and $count=true (§1.5; MGD concepts/aad-advanced-queries.md).
+# Eventually consistent: a credential added minutes ago may show on the next run.
+FEDERATED_CREDENTIAL_HOLDERS = Stream(
+    name="federated_credential_holders", path="/applications", select=("id", "appId", "displayName"),
+    top=DIRECTORY_PAGE_MAX, extra={"$filter": "federatedIdentityCredentials/$count ne 0", "$count": "true"},
+    headers={"ConsistencyLevel": "eventual"})
+
+# Per-object reads, batched 20 to a request: federated credentials of the holders listed above; the
+# rest only for objects that hold a client secret.
 FEDERATED_CREDENTIALS = Stream(
     name="federated_credentials", path="/applications/{id}/federatedIdentityCredentials",
     select=("id", "name", "issuer", "subject", "audiences"), mode="per_object")
@@ -94,7 +106,7 @@ APP_CREDENTIAL_ACTIVITY = Stream(
     name="app_credential_activity", path="/reports/appCredentialSignInActivities", api="beta")
 
 STREAMS = {stream.name: stream for stream in (
-    APPLICATIONS, SERVICE_PRINCIPALS, FEDERATED_CREDENTIALS, APP_ROLE_ASSIGNMENTS, APPLICATION_OWNERS,
+    APPLICATIONS, SERVICE_PRINCIPALS, FEDERATED_CREDENTIAL_HOLDERS, FEDERATED_CREDENTIALS, APP_ROLE_ASSIGNMENTS, APPLICATION_OWNERS,
     RESOURCE_APP_ROLES, ROLE_ASSIGNMENTS, SIGNINS, APP_CREDENTIAL_ACTIVITY)}
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from entra_simulator import graph_errors as errors
 from entra_simulator.graph_errors import GraphError
-from entra_simulator.odata import QuerySpec, apply_select, conjuncts, equality_values, matches, parse
+from entra_simulator.odata import (ADVANCED_QUERY_HINT, QuerySpec, advanced_operator, apply_select, conjuncts,
+                                   equality_values, matches, parse)
 from entra_simulator.paging import link
 from entra_simulator.state import APPLICATIONS, SERVICE_PRINCIPALS, parse_timestamp
 from entra_simulator.throttling import DIRECTORY, REPORTS, resource_units
@@ -36,9 +37,11 @@ WRITE_ANY = {APPLICATIONS: {"Application.ReadWrite.All"},
              SERVICE_PRINCIPALS: {"Application.ReadWrite.All", "Directory.ReadWrite.All"}}
 
 DIRECTORY_OBJECT_FILTERS = {"id": ("eq",), "appId": ("eq",), "displayName": ("eq", "startswith")}
+# federatedIdentityCredentials: "Supports $expand and $filter (startsWith, /$count eq 0, /$count ne 0)"
+# (application resource; msgraph SDK model docstrings). Only the count is served here.
 APPLICATION_SPEC = QuerySpec("microsoft.graph.application",
                              filters={**DIRECTORY_OBJECT_FILTERS, "signInAudience": ("eq",),
-                                      "publisherDomain": ("eq",)})
+                                      "publisherDomain": ("eq",), "federatedIdentityCredentials": ("$count",)})
 SERVICE_PRINCIPAL_SPEC = QuerySpec("microsoft.graph.servicePrincipal",
                                    filters={**DIRECTORY_OBJECT_FILTERS, "accountEnabled": ("eq",),
                                             "servicePrincipalType": ("eq",), "appOwnerOrganizationId": ("eq",)})
@@ -255,23 +258,30 @@ class GraphApi:
     def _present(self, item, query):
         return apply_select(self._hide_certificate_keys(item, query), query.select)
 
-    def _list(self, request, spec, source, context, present=None, count=None):
-        """One page of a collection: filter, select, $count, nextLink with a signed skip token."""
+    def _list(self, request, spec, source, context, present=None, count=None, related=None):
+        """One page of a collection: filter, select, $count, nextLink with a signed skip token.
+        `related(item, name)` lists a relationship of an item, for `name/$count` filters."""
         query = parse(request.options, spec)
-        if query.count and request.headers.get("consistencylevel", "").lower() != "eventual":
+        eventual = request.headers.get("consistencylevel", "").lower() == "eventual"
+        operator = advanced_operator(query.filter)
+        if operator and not (eventual and query.count):
+            # on every page: a nextLink carries $count=true, the header must come again
+            raise errors.unsupported_query(f"Operator '{operator}' is not supported because the required "
+                                           f"parameters might be missing. {ADVANCED_QUERY_HINT}")
+        if query.count and not eventual:
             raise errors.unsupported_query("$count requires the ConsistencyLevel header set to eventual.")
         present = present or self._present
         route_key, query_key = f"{request.api}{request.path}", query.canonical()
         cursor = self.pager.read(query.skiptoken, route_key, query_key) if query.skiptoken else None
 
         def walk():
-            return (present(item, query) for item in source(query) if matches(query.filter, item))
+            return (present(item, query) for item in source(query) if matches(query.filter, item, related))
 
         items, rest = self.pager.page(query.skiptoken, cursor, walk, query.top or spec.default_top)
         body = {"@odata.context": self._context(request, context)}
         if query.count and cursor is None:
             body["@odata.count"] = count(query) if count and query.filter is None else sum(
-                1 for item in source(query) if matches(query.filter, item))
+                1 for item in source(query) if matches(query.filter, item, related))
         if rest is not None:
             offset = (cursor or {}).get("offset", 0) + len(items)
             token = self.pager.issue({"route": route_key, "query": query_key, "offset": offset})
@@ -306,7 +316,14 @@ class GraphApi:
         total = self._count(collection)
         select = request.options.get("$select")
         context = f"{collection}({select})" if select else collection
-        return self._list(request, spec, self._directory_source(collection), context, count=lambda _q: total)
+        return self._list(request, spec, self._directory_source(collection), context, count=lambda _q: total,
+                          related=self._relationship)
+
+    def _relationship(self, item, name):
+        """Members of a directory object's relationship, for `name/$count` filters."""
+        if name == "federatedIdentityCredentials":
+            return self.tenant.federated_credentials(item["id"]) or ()
+        return ()
 
     def count_objects(self, request, collection):
         if request.headers.get("consistencylevel", "").lower() != "eventual":

@@ -136,10 +136,18 @@ def spec_entity(item):
 
 
 # ---- $filter ---------------------------------------------------------------------------------
-# A small OData filter grammar: comparisons, and/or/not, parentheses, startswith(), and the
-# collection lambda `signInEventTypes/any(t: t eq 'servicePrincipal')`. Trees are tuples:
+# A small OData filter grammar: comparisons, and/or/not, parentheses, startswith(), the collection
+# lambda `signInEventTypes/any(t: t eq 'servicePrincipal')`, and the count of a relationship,
+# `federatedIdentityCredentials/$count ne 0`. Trees are tuples:
 #   ("cmp", path, op, value) ("and", a, b) ("or", a, b) ("not", a) ("startswith", path, value)
-#   ("any", path, op, value)
+#   ("any", path, op, value) ("count", path, op, value)
+# A QuerySpec allows a relationship's count with the operator name "$count".
+
+# Counting a relationship is an advanced query: Graph answers it only with the ConsistencyLevel:
+# eventual header *and* $count=true ("Getting empty collections (/$count eq 0, /$count ne 0) ... is
+# supported only with advanced query parameters": MGD concepts/aad-advanced-queries.md).
+ADVANCED_QUERY_HINT = ("Try adding $count=true query parameter and ConsistencyLevel:eventual header. "
+                       "Refer to https://aka.ms/graph-docs/advanced-queries for more information")
 
 _TOKEN = re.compile(r"""
     \s*(?:
@@ -148,7 +156,7 @@ _TOKEN = re.compile(r"""
     | (?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<punct>[(),:])
-    | (?P<word>[A-Za-z_][A-Za-z0-9_./]*)
+    | (?P<word>[A-Za-z_][A-Za-z0-9_.]*(?:/[A-Za-z_][A-Za-z0-9_.]*)*(?:/\$count)?)
     )""", re.VERBOSE)
 _COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
 
@@ -267,6 +275,14 @@ class _FilterParser:
         if operator not in _COMPARISONS:
             raise self.error()
         _, value = self.take("literal")
+        if word.endswith("/$count"):
+            # documented only as "/$count eq 0" and "/$count ne 0" (empty or not)
+            path = word[:-len("/$count")]
+            self.allow(path, "$count")
+            if operator not in ("eq", "ne") or value != 0 or isinstance(value, bool):
+                raise self.error(f"Unsupported or invalid query filter clause specified for property '{path}' "
+                                 f"of resource '{self.spec.entity}'.")
+            return ("count", path, operator, value)
         self.allow(word, operator)
         return ("cmp", word, operator, value)
 
@@ -305,17 +321,21 @@ def _compare(left, operator, right):
     return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[operator]
 
 
-def matches(tree, item):
-    """Evaluate a parsed filter on one item."""
+def matches(tree, item, related=None):
+    """Evaluate a parsed filter on one item. `related(item, name)` gives the members of a relationship
+    (federatedIdentityCredentials: not a property of the item) for `name/$count` clauses."""
     if tree is None:
         return True
     kind = tree[0]
     if kind == "and":
-        return matches(tree[1], item) and matches(tree[2], item)
+        return matches(tree[1], item, related) and matches(tree[2], item, related)
     if kind == "or":
-        return matches(tree[1], item) or matches(tree[2], item)
+        return matches(tree[1], item, related) or matches(tree[2], item, related)
     if kind == "not":
-        return not matches(tree[1], item)
+        return not matches(tree[1], item, related)
+    if kind == "count":
+        members = related(item, tree[1]) if related else _resolve(item, tree[1])
+        return _compare(sum(1 for _ in members or ()), tree[2], tree[3])
     if kind == "startswith":
         value = _resolve(item, tree[1])
         return isinstance(value, str) and value.lower().startswith(str(tree[2]).lower())
@@ -323,6 +343,17 @@ def matches(tree, item):
         values = _resolve(item, tree[1]) or []
         return any(_compare(value, tree[2], tree[3]) for value in values)
     return _compare(_resolve(item, tree[1]), tree[2], tree[3])
+
+
+def advanced_operator(tree):
+    """The operator of the first clause that only an advanced query may use, or None."""
+    if tree is None:
+        return None
+    if tree[0] in ("and", "or"):
+        return advanced_operator(tree[1]) or advanced_operator(tree[2])
+    if tree[0] == "not":
+        return advanced_operator(tree[1])
+    return tree[2] if tree[0] == "count" else None
 
 
 def conjuncts(tree):

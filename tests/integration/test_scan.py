@@ -1,5 +1,6 @@
 """The scan against the simulator over real HTTPS with MSAL: findings, sign-ins, checkpoints, throttling,
 and a leak check over every byte the scan writes."""
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -149,6 +150,63 @@ def test_every_credential_is_inventoried_once(demo_scan, demo_tenant):
                 expected |= {(graph_object["id"].lower(), c["keyId"].lower()) for c in graph_object.get(field) or []}
     assert expected <= set(keys)
     assert {c["credential_type"] for c in credentials} >= {"password", "certificate", "federated"}
+
+
+def expected_federated_credentials(tenant):
+    """(application object id, credential id) of every federated credential the generator made."""
+    return {(application["id"].lower(), credential["id"].lower()) for application in tenant.iter_applications()
+            for credential in tenant.federated_credentials(application["id"])}
+
+
+def test_every_federated_credential_is_inventoried_once_with_or_without_a_secret(demo_scan, demo_tenant):
+    federated = [c for c in of_type(demo_scan[1], "entra:app:credential") if c["credential_type"] == "federated"]
+    reported = [(c["object_id"].lower(), c["key_id"].lower()) for c in federated]
+    expected = expected_federated_credentials(demo_tenant)
+    assert len(reported) == len(set(reported)) and set(reported) == expected
+    secret_holders = {e.object_id.lower() for e in demo_tenant.expected_secrets() if e.object_type == "application"}
+    migrated = {object_id for object_id, _ in expected} - secret_holders
+    assert migrated, "the demo tenant should have an app on a federated credential and no secret"
+    for event in federated:
+        application = demo_tenant.application(event["object_id"])
+        credential = next(c for c in demo_tenant.federated_credentials(application["id"]) if c["id"] == event["key_id"])
+        assert (event["app_id"], event["app_name"]) == (application["appId"], application["displayName"])
+        assert (event["issuer"], event["subject"], event["name"]) == (credential["issuer"], credential["subject"],
+                                                                      credential["name"])
+        assert event["audiences"] == credential["audiences"] and event["status"] == "active"
+
+
+def test_federated_credentials_cost_one_list_and_batches_not_a_request_per_application(simulator, tmp_path):
+    simulator.reset()
+    summary, writer = scan(simulator, tmp_path, signin_lookback_hours=1)
+    assert summary.status == "success", summary.errors
+    records = simulator.requests
+    holders_lists = [r for r in records if r.route == "GET /{api}/applications" and "federatedIdentityCredentials" in r.query]
+    assert len(holders_lists) == 1 and holders_lists[0].status == 200
+    reads = [r for r in records if r.path.endswith("/federatedIdentityCredentials")]
+    holders = {object_id for object_id, _ in expected_federated_credentials(simulator.tenant)}
+    # one read per holder, each inside a $batch: no stand-alone GET per application
+    assert reads and all(r.batched for r in reads) and len(reads) == len(holders)
+    assert {r.path.split("/")[-2].lower() for r in reads} == holders
+
+
+def test_without_advanced_queries_the_secret_holders_federated_credentials_are_still_read(
+        simulator, tmp_path, monkeypatch, demo_tenant):
+    """A tenant that refuses the advanced query (Azure AD B2C has none): the error is recorded, the
+    secret-holding applications are read instead, has_federated_credential stays right."""
+    simulator.reset()
+    refused = dataclasses.replace(streams.FEDERATED_CREDENTIAL_HOLDERS, headers={})
+    monkeypatch.setattr(streams, "FEDERATED_CREDENTIAL_HOLDERS", refused)
+    summary, writer = scan(simulator, tmp_path, signin_lookback_hours=1)
+    assert summary.status == "partial"
+    errors = of_type(writer, "entra:harvest")[0]["errors"]
+    assert [(e["stage"], e["code"]) for e in errors] == [("federated_credential_holders", "Request_UnsupportedQuery")]
+    secret_holders = {e.object_id.lower() for e in demo_tenant.expected_secrets() if e.object_type == "application"}
+    federated = {(c["object_id"].lower(), c["key_id"].lower()) for c in of_type(writer, "entra:app:credential")
+                 if c["credential_type"] == "federated"}
+    assert federated == {key for key in expected_federated_credentials(demo_tenant) if key[0] in secret_holders}
+    for expected in demo_tenant.expected_secrets():
+        finding = next(f for f in of_type(writer, "entra:app:finding") if f["key_id"] == expected.key_id)
+        assert finding["has_federated_credential"] == ("has_federated_credential" in expected.traits)
 
 
 def test_signins_carry_graph_fields_and_cim_fields(demo_scan):

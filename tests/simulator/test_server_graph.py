@@ -105,6 +105,51 @@ def test_count_needs_consistency_level(graph):
     assert body["@odata.count"] == sim.tenant.service_principal_count
 
 
+FEDERATED_HOLDERS = "/applications?$filter=federatedIdentityCredentials/$count ne 0&$select=id,appId,displayName"
+
+
+def test_apps_with_federated_credentials_in_one_advanced_query(graph):
+    """The documented advanced query: ConsistencyLevel: eventual and $count=true, on every page."""
+    sim = graph.sim
+    expected = [app["id"] for app in sim.tenant.iter_applications() if sim.tenant.federated_credentials(app["id"])]
+    assert expected and len(expected) < sim.tenant.application_count
+    eventual = {"ConsistencyLevel": "eventual"}
+    items, pages = graph.walk(FEDERATED_HOLDERS + "&$count=true&$top=2", headers=eventual)
+    assert [item["id"] for item in items] == expected and pages == -(-len(expected) // 2)
+    assert all(set(item) == {"id", "appId", "displayName"} for item in items)
+    first = graph.get(FEDERATED_HOLDERS + "&$count=true", headers=eventual).json()
+    assert first["@odata.count"] == len(expected)
+    empty = graph.walk("/applications?$filter=federatedIdentityCredentials/$count eq 0&$count=true&$select=id&$top=999",
+                       headers=eventual)[0]
+    assert len(empty) + len(expected) == sim.tenant.application_count
+
+
+@pytest.mark.parametrize("query, headers", [("", {"ConsistencyLevel": "eventual"}), ("&$count=true", {}),
+                                            ("&$count=false", {"ConsistencyLevel": "eventual"}), ("", {})])
+def test_federated_count_filter_without_advanced_query_parameters_is_refused(graph, query, headers):
+    response = graph.get(FEDERATED_HOLDERS + query, headers=headers)
+    assert response.status_code == 400 and error_code(response) == "Request_UnsupportedQuery"
+    message = response.json()["error"]["message"]
+    assert "Operator 'ne' is not supported" in message and "ConsistencyLevel:eventual" in message
+
+
+def test_federated_count_filter_next_link_needs_the_header_again(graph):
+    eventual = {"ConsistencyLevel": "eventual"}
+    next_link = graph.get(FEDERATED_HOLDERS + "&$count=true&$top=1", headers=eventual).json()["@odata.nextLink"]
+    assert "%24count=true" in next_link or "$count=true" in next_link
+    assert graph.get(next_link).status_code == 400
+    assert graph.get(next_link, headers=eventual).status_code == 200
+
+
+def test_federated_count_filter_inside_batch_takes_the_header_from_the_inner_request(graph):
+    url = FEDERATED_HOLDERS.replace(" ", "%20") + "&$count=true"
+    answers = graph.post("/$batch", json={"requests": [
+        {"id": "1", "method": "GET", "url": url, "headers": {"ConsistencyLevel": "eventual"}},
+        {"id": "2", "method": "GET", "url": url}]}).json()["responses"]
+    status = {answer["id"]: answer["status"] for answer in answers}
+    assert status == {"1": 200, "2": 400}
+
+
 def test_tampered_or_foreign_skip_token_is_400(graph):
     next_link = graph.get("/applications?$top=2&$select=id").json()["@odata.nextLink"]
     head, token = next_link.split("$skiptoken=")

@@ -4,7 +4,8 @@ import datetime
 import pytest
 
 from entra_simulator.graph_errors import GraphError
-from entra_simulator.odata import QuerySpec, TokenSigner, equality_values, matches, parse_filter, parse_query_string
+from entra_simulator.odata import (QuerySpec, TokenSigner, advanced_operator, equality_values, matches, parse_filter,
+                                   parse_query_string)
 from entra_simulator.state import APPLICATIONS, SERVICE_PRINCIPALS
 from entra_simulator.throttling import ThrottleLimits, TokenBucket
 
@@ -33,6 +34,38 @@ def test_filters_outside_the_spec_are_400(text):
     with pytest.raises(GraphError) as raised:
         parse_filter(text, SPEC)
     assert raised.value.status == 400
+
+
+COUNT_SPEC = QuerySpec("microsoft.graph.application", filters={"federatedIdentityCredentials": ("$count",),
+                                                                "displayName": ("eq",)})
+
+
+@pytest.mark.parametrize("text, members, expected", [
+    ("federatedIdentityCredentials/$count ne 0", [{"id": "f"}], True),
+    ("federatedIdentityCredentials/$count ne 0", [], False),
+    ("federatedIdentityCredentials/$count eq 0", [], True),
+    ("not (federatedIdentityCredentials/$count eq 0) and displayName eq 'a'", [{"id": "f"}], True),
+])
+def test_relationship_count_filter_counts_what_related_lists(text, members, expected):
+    asked = []
+
+    def related(item, name):
+        asked.append(name)
+        return members
+    tree = parse_filter(text, COUNT_SPEC)
+    assert matches(tree, {"id": "x", "displayName": "A"}, related) is expected
+    assert asked == ["federatedIdentityCredentials"]
+    assert advanced_operator(tree) in ("eq", "ne")
+    assert advanced_operator(parse_filter("displayName eq 'a'", COUNT_SPEC)) is None
+
+
+@pytest.mark.parametrize("text", ["federatedIdentityCredentials/$count gt 0", "federatedIdentityCredentials/$count ne 1",
+                                  "federatedIdentityCredentials/$count ne true", "displayName/$count ne 0",
+                                  "federatedIdentityCredentials ne 0"])
+def test_relationship_count_only_in_its_documented_forms(text):
+    with pytest.raises(GraphError) as raised:
+        parse_filter(text, COUNT_SPEC)
+    assert raised.value.status == 400 and raised.value.code == "Request_UnsupportedQuery"
 
 
 def test_equality_values_pick_lookups_only_from_pure_equality_filters():

@@ -35,6 +35,9 @@ class EntraAppSecretsInput(Script):
         scheme.add_argument(_argument("signin_lookback_hours", "Sign-in lookback (hours)",
                                       "How far back the first run reads sign-ins; also the window for use counts "
                                       "(1-720, default 24)", Argument.data_type_number))
+        scheme.add_argument(_argument("signin_overlap_minutes", "Sign-in overlap (minutes)",
+                                      "How far behind the last run each run reads again, for sign-ins Graph "
+                                      "publishes late (1-240, default 60)", Argument.data_type_number))
         scheme.add_argument(_argument("posture_mode", "Posture mode",
                                       "full (default): every run writes every finding and credential; changes: only "
                                       "what changed, plus a full snapshot every snapshot_interval_hours"))

@@ -64,6 +64,9 @@ def build_parser():
                       "(default ./entra-app-secrets-state)")
     scan.add_argument("--signin-lookback-hours", type=int, metavar="N", default=None,
                       help="how far back the first run reads sign-ins (default 24)")
+    scan.add_argument("--signin-overlap-minutes", type=int, metavar="N", default=None,
+                      help="how far behind the last run each run reads again for sign-ins Graph publishes "
+                           "late (1-240, default 60)")
     scan.add_argument("--output", metavar="FILE", default="-", help="where events go: a file or - for stdout")
     _add_common(scan)
 

@@ -45,7 +45,9 @@ STATE_VERSION = 1
 @dataclass(frozen=True)
 class ScanSettings:
     signin_lookback_hours: int = 24       # first run; also the window for use counts and source IPs
-    signin_overlap_minutes: int = 15      # re-read for late-arriving sign-ins
+    # Each run re-reads this far behind the last one for sign-ins Graph publishes late (Entra's sign-in
+    # log latency: README/inputs.conf.spec); the checkpoint keeps one id per sign-in inside it.
+    signin_overlap_minutes: int = 60
     recent_days: int = 7                  # a secret younger than this is "recently added"
     many_source_ips: int = 5
     posture_mode: str = "full"            # full: every run emits every finding; changes: only what changed
@@ -564,8 +566,9 @@ def _printable(text, width=60):
 
 def settings_from_args(args, **overrides):
     values = {}
-    if getattr(args, "signin_lookback_hours", None) is not None:
-        values["signin_lookback_hours"] = args.signin_lookback_hours
+    for name in ("signin_lookback_hours", "signin_overlap_minutes"):
+        if getattr(args, name, None) is not None:
+            values[name] = number_setting(name, getattr(args, name))
     values.update(overrides)
     return ScanSettings(**values)
 
@@ -598,23 +601,32 @@ def cli_scan(args):
 
 # ------------------------------------------------------------------------------ modular input
 
-INPUT_NUMBER_PARAMETERS = {"signin_lookback_hours": (1, 720), "snapshot_interval_hours": (1, 8760)}
+# parameter -> (lowest, highest, unit). The overlap's ceiling keeps the sign-in checkpoint small (one id
+# per sign-in inside the overlap) while covering twice the longest latency Microsoft states (two hours).
+INPUT_NUMBER_PARAMETERS = {"signin_lookback_hours": (1, 720, "hours"), "snapshot_interval_hours": (1, 8760, "hours"),
+                           "signin_overlap_minutes": (1, 240, "minutes")}
+
+
+def number_setting(name, raw):
+    """One whole-number setting, checked against its range; ConfigError says what to fix."""
+    low, high, unit = INPUT_NUMBER_PARAMETERS[name]
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number of {unit} between {low} and {high}, not {raw!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high} {unit}, not {number}")
+    return number
 
 
 def input_settings(params, host=None, own_app_ids=()):
     """ScanSettings from a modular input stanza's parameters; ConfigError says which one is wrong."""
     values = {}
-    for name, (low, high) in INPUT_NUMBER_PARAMETERS.items():
+    for name in INPUT_NUMBER_PARAMETERS:
         raw = (params.get(name) or "").strip() if isinstance(params.get(name), str) else params.get(name)
         if raw in (None, ""):
             continue
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a whole number of hours between {low} and {high}, not {raw!r}") from None
-        if not low <= number <= high:
-            raise ConfigError(f"{name} must be between {low} and {high} hours, not {number}")
-        values[name] = number
+        values[name] = number_setting(name, raw)
     mode = (params.get("posture_mode") or "").strip().lower()
     if mode:
         if mode not in POSTURE_MODES:

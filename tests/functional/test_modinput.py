@@ -86,9 +86,12 @@ def test_scheme_names_the_parameters(app_dir):
     assert result.returncode == 0, result.stderr
     scheme = ET.fromstring(result.stdout)
     args = {arg.get("name"): arg for arg in scheme.iter("arg")}
-    assert set(args) == {"account", "signin_lookback_hours", "posture_mode", "snapshot_interval_hours"}
+    assert set(args) == {"account", "signin_lookback_hours", "signin_overlap_minutes", "posture_mode",
+                         "snapshot_interval_hours"}
     assert args["account"].findtext("required_on_create") == "true"
     assert args["signin_lookback_hours"].findtext("data_type") == "number"
+    assert args["signin_overlap_minutes"].findtext("data_type") == "number"
+    assert "default 60" in args["signin_overlap_minutes"].findtext("description")
     assert scheme.findtext("use_external_validation") == "true"
 
 
@@ -97,6 +100,10 @@ def test_scheme_names_the_parameters(app_dir):
     ({"account": "broken_cert"}, "cannot be read"),
     ({"account": "sim", "signin_lookback_hours": "many"}, "signin_lookback_hours must be a whole number"),
     ({"account": "sim", "signin_lookback_hours": "0"}, "between 1 and 720"),
+    ({"account": "sim", "signin_overlap_minutes": "an hour"},
+     "signin_overlap_minutes must be a whole number of minutes between 1 and 240, not 'an hour'"),
+    ({"account": "sim", "signin_overlap_minutes": "0"}, "signin_overlap_minutes must be between 1 and 240 minutes"),
+    ({"account": "sim", "signin_overlap_minutes": "1440"}, "signin_overlap_minutes must be between 1 and 240 minutes"),
     ({"account": "sim", "posture_mode": "sometimes"}, "posture_mode must be one of full, changes"),
     ({}, "account is required"),
 ])
@@ -109,8 +116,28 @@ def test_validate_arguments_says_what_to_fix(app_dir, params, message):
 
 def test_validate_arguments_accepts_a_good_stanza(app_dir):
     result = run_script(app_dir, "--validate-arguments",
-                        stdin=validation_xml({"account": "sim", "signin_lookback_hours": "24"}))
+                        stdin=validation_xml({"account": "sim", "signin_lookback_hours": "24",
+                                              "signin_overlap_minutes": "120"}))
     assert result.returncode == 0 and result.stdout == "", (result.stdout, result.stderr)
+
+
+def test_overlap_reaches_the_scan_settings_from_the_stanza_and_the_command_line():
+    from connector.cli import build_parser
+    from connector.scan import input_settings, settings_from_args
+    assert input_settings({"account": "sim"}).signin_overlap_minutes == 60
+    assert input_settings({"account": "sim", "signin_overlap_minutes": " 90 "}).signin_overlap_minutes == 90
+    args = build_parser().parse_args(["scan", "--signin-overlap-minutes", "120"])
+    assert settings_from_args(args).signin_overlap_minutes == 120
+    assert settings_from_args(build_parser().parse_args(["scan"])).signin_overlap_minutes == 60
+
+
+def test_cli_refuses_an_overlap_out_of_range(simulator, tmp_path, capsys):
+    from connector.cli import main
+    code = main(["scan", "--tenant-id", simulator.tenant_id, "--client-id", simulator.collector.client_id,
+                 "--certificate", simulator.collector.certificate_path, "--signin-overlap-minutes", "0",
+                 "--state-dir", str(tmp_path / "s"), "--log-level", "ERROR"])
+    assert code == 2
+    assert "signin_overlap_minutes must be between 1 and 240 minutes, not 0" in capsys.readouterr().err
 
 
 def test_stream_gives_the_events_scan_gives_and_a_second_run_repeats_no_signin(app_dir, simulator, tmp_path):

@@ -268,6 +268,40 @@ def test_second_run_repeats_no_signin_and_new_signins_appear_once(demo_tenant, t
         assert of_type(scan(sim, state, signin_lookback_hours=48)[1], "entra:signin:serviceprincipal") == []
 
 
+@pytest.mark.parametrize("overlap_minutes, caught", [(60, ("inside",)), (120, ("inside", "older"))])
+def test_late_signin_inside_the_overlap_appears_once_and_an_older_one_is_missed(simulator, tmp_path, overlap_minutes,
+                                                                                caught):
+    """A sign-in Graph publishes after a run, created within signin_overlap_minutes before it, is
+    written by the next run exactly once; one created earlier than the overlap is missed (documented in
+    README/inputs.conf.spec)."""
+    simulator.reset()
+    state = tmp_path / "state"
+    settings = dict(signin_lookback_hours=3, signin_overlap_minutes=overlap_minutes)
+    scan(simulator, state, **settings)
+    secret = next(e for e in simulator.tenant.expected_secrets() if e.object_type == "application"
+                  and "expired" not in e.traits and "disabled_service_principal" not in e.traits)
+    sp = simulator.tenant.service_principal_by_app_id(secret.app_id)
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        late = {name: simulator.add_signin(sp["id"], key_id=secret.key_id, when=now - dt.timedelta(minutes=minutes),
+                                           ip_address=ip)
+                for name, minutes, ip in (("inside", 30, "192.0.2.30"), ("older", 90, "192.0.2.90"))}
+        _, second = scan(simulator, state, **settings)
+        _, third = scan(simulator, state, **settings)
+    finally:
+        simulator.reset()
+    assert sorted(s["id"] for s in of_type(second, "entra:signin:serviceprincipal")) == sorted(
+        late[name]["id"] for name in caught)
+    assert of_type(third, "entra:signin:serviceprincipal") == []
+    finding = next(f for f in of_type(second, "entra:app:finding") if f["key_id"] == secret.key_id)
+    assert "192.0.2.30" in finding["source_ips"]
+    # the checkpoint keeps the ids inside the overlap only
+    cursor = FileCheckpointStore(str(state)).load("it.signins")
+    horizon = scan_module.parse_time(cursor["high_water"]) - dt.timedelta(minutes=overlap_minutes + 1)
+    assert all(scan_module.parse_time(stamp) >= horizon for stamp in cursor["recent"].values())
+    assert (late["older"]["id"] in cursor["recent"]) == ("older" in caught)
+
+
 class ExplodingWriter(ListWriter):
     """A writer that dies after `limit` sign-in events: the process killed in the middle of a run."""
 

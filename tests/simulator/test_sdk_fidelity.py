@@ -22,6 +22,7 @@ import json
 import os
 import re
 import ssl
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
@@ -117,7 +118,7 @@ class SdkSession:
         # trust_env off: SSL_CERT_FILE and proxy variables stay out of it; the simulator's CA is the one trusted
         self.http = httpx.AsyncClient(verify=ssl.create_default_context(cafile=simulator.ca_path),
                                       trust_env=False, event_hooks={"response": [self._keep]})
-        host = simulator.base_url.split("://", 1)[1].split(":")[0]
+        host = urllib.parse.urlsplit(simulator.base_url).hostname
         self.v1 = self._client(GraphServiceClient, GraphRequestAdapter, APIVersion.v1, simulator, host)
         self.beta = self._client(BetaGraphServiceClient, BetaGraphRequestAdapter, APIVersion.beta, simulator, host)
         self.walk = Walk()
@@ -134,7 +135,8 @@ class SdkSession:
         self._responses.append((str(response.request.url), response.status_code, response.content))
 
     def _record(self, name, typed):
-        url, status, body = self._responses[-1]
+        (url, status, body), = self._responses     # exactly one HTTP exchange per SDK call
+        self._responses.clear()
         assert status == 200, f"{name}: {url} answered {status}: {body[:300]!r}"
         self.walk.exchanges.append(Exchange(name, url, json.loads(body), typed))
 
@@ -142,16 +144,17 @@ class SdkSession:
         """One GET through a request builder; query options as the builder's QueryParameters names."""
         config = None
         if query:
-            config = RequestConfiguration(query_parameters=builder.__class__.__dict__[
-                next(key for key in vars(builder.__class__) if key.endswith("GetQueryParameters"))](**query))
+            # each builder has its own dataclass, e.g. ApplicationsRequestBuilder.ApplicationsRequestBuilderGetQueryParameters
+            parameters = getattr(type(builder), f"{type(builder).__name__}GetQueryParameters")
+            config = RequestConfiguration(query_parameters=parameters(**query))
         typed = await builder.get(request_configuration=config)
         self._record(name, typed)
         return typed
 
-    async def walk_pages(self, name, builder, adapter, **query):
+    async def walk_pages(self, name, builder, **query):
         """Every page of a collection, following nextLink with the SDK's PageIterator."""
         first = await self.get(name, builder, **query)
-        iterator = PageIterator(first, adapter)
+        iterator = PageIterator(first, builder.request_adapter)
         while iterator.current_page.odata_next_link:
             page = await iterator.next()
             self._record(name, _PageTyped(page))
@@ -180,24 +183,23 @@ async def walk_tenant(simulator, tenant):
     session = SdkSession(simulator)
     v1, beta = session.v1, session.beta
     try:
-        await session.walk_pages("applications", v1.applications, v1.request_adapter, top=DIRECTORY_PAGE)
-        await session.walk_pages("servicePrincipals", v1.service_principals, v1.request_adapter, top=DIRECTORY_PAGE)
+        await session.walk_pages("applications", v1.applications, top=DIRECTORY_PAGE)
+        await session.walk_pages("servicePrincipals", v1.service_principals, top=DIRECTORY_PAGE)
         federated_app = _application_with_federated_credentials(tenant)
-        applications = v1.applications.by_application_id(federated_app)
-        await session.walk_pages("federatedIdentityCredentials", applications.federated_identity_credentials,
-                                 v1.request_adapter)
-        await session.walk_pages("owners", applications.owners, v1.request_adapter)
-        principals = v1.service_principals.by_service_principal_id(simulator.collector.sp_object_id)
-        await session.walk_pages("appRoleAssignments", principals.app_role_assignments, v1.request_adapter)
+        application = v1.applications.by_application_id(federated_app)
+        await session.walk_pages("federatedIdentityCredentials", application.federated_identity_credentials)
+        await session.walk_pages("owners", application.owners)
+        principal = v1.service_principals.by_service_principal_id(simulator.collector.sp_object_id)
+        await session.walk_pages("appRoleAssignments", principal.app_role_assignments)
+        # with the role definitions expanded, as the add-on reads them (connector/streams.py)
         await session.walk_pages("roleAssignments", v1.role_management.directory.role_assignments,
-                                 v1.request_adapter)
-        await session.walk_pages("directoryAudits", v1.audit_logs.directory_audits, v1.request_adapter)
-        await session.walk_pages("directoryAuditsBeta", beta.audit_logs.directory_audits, beta.request_adapter)
+                                 expand=["roleDefinition"])
+        await session.walk_pages("directoryAudits", v1.audit_logs.directory_audits)
+        await session.walk_pages("directoryAuditsBeta", beta.audit_logs.directory_audits)
         lower, upper = signin_window(tenant)
-        await session.walk_pages("signIns", beta.audit_logs.sign_ins, beta.request_adapter,
+        await session.walk_pages("signIns", beta.audit_logs.sign_ins,
                                  filter=signin_filter(correlate.iso(lower), correlate.iso(upper)), top=SIGNIN_PAGE)
-        await session.walk_pages("appCredentialSignInActivities", beta.reports.app_credential_sign_in_activities,
-                                 beta.request_adapter)
+        await session.walk_pages("appCredentialSignInActivities", beta.reports.app_credential_sign_in_activities)
         return session.walk, federated_app
     finally:
         await session.close()
@@ -491,3 +493,13 @@ def test_user_agent_stays_on_the_beta_directory_audits(sdk_walk):
     assert v1 and len(v1) == len(beta)
     assert not any("userAgent" in raw for raw in v1)
     assert all("userAgent" in raw and typed.user_agent == raw["userAgent"] for raw, typed in beta)
+
+
+def test_role_assignments_expand_their_definitions(sdk_walk, simulator):
+    pairs = list(sdk_walk["walk"].items("roleAssignments"))
+    assert pairs
+    for raw, typed in pairs:
+        assert typed.role_definition is not None and typed.role_definition.id == typed.role_definition_id
+        assert typed.role_definition.display_name == raw["roleDefinition"]["displayName"]
+        assert simulator.tenant.role_definition(typed.role_definition_id)["displayName"] == \
+            typed.role_definition.display_name

@@ -24,6 +24,7 @@ from connector.logs import get_logger
 
 SETTINGS_CONF = "ta_entra_app_secrets_settings"
 DEFAULT_RECENT_USE_DAYS = 7
+DEFAULT_MAX_ROWS_PER_RUN = 20
 
 REMOVE_SECRET, DISABLE_APP, ENABLE_APP = "remove_secret", "disable_app", "enable_app"
 # action -> the alert action (and audit `command`) name
@@ -106,6 +107,8 @@ class Target:
 class ResponseSettings:
     protected_app_ids: frozenset = frozenset()
     recent_use_days: int = DEFAULT_RECENT_USE_DAYS
+    # A search scoped too widely must not strip secrets from half the tenant in one run.
+    max_rows_per_run: int = DEFAULT_MAX_ROWS_PER_RUN
 
     @classmethod
     def load(cls, app_dir, accounts=()):
@@ -126,7 +129,24 @@ class ResponseSettings:
         except ValueError:
             raise ConfigError(f"[response] recent_use_days = {days_text!r} in {SETTINGS_CONF}.conf must be a "
                               f"whole number of days, 0 or more") from None
-        return cls(protected_app_ids=frozenset(listed | own), recent_use_days=days)
+        rows_text = (stanza.get("max_rows_per_run") or str(DEFAULT_MAX_ROWS_PER_RUN)).strip()
+        try:
+            max_rows = int(rows_text)
+            if max_rows < 1:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"[response] max_rows_per_run = {rows_text!r} in {SETTINGS_CONF}.conf must be a "
+                              f"whole number of rows, 1 or more") from None
+        return cls(protected_app_ids=frozenset(listed | own), recent_use_days=days, max_rows_per_run=max_rows)
+
+
+def over_limit_refusal(row_number, settings):
+    """Rows past [response] max_rows_per_run are refused (and audited), not acted on."""
+    if row_number <= settings.max_rows_per_run:
+        return None
+    return (f"this run already acted on {settings.max_rows_per_run} rows, the [response] max_rows_per_run "
+            f"limit in {SETTINGS_CONF}.conf; nothing changed for this row. Narrow the search that triggered "
+            f"the action, or raise the limit")
 
 
 # --- the result of one action ----------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
     for result_id, row in iter_rows(payload):
         rows += 1
         outcome, account = _act_on_row(action, row, accounts, settings or settings_error, journal,
-                                       dry_run=dry_run, force=force, now=now)
+                                       dry_run=dry_run, force=force, now=now, row_number=rows)
         failures += outcome.status != "success"
         event = redact(actions.audit_fields(
             outcome, account_name=account.name if account else None, tenant_id=account.tenant_id if account else None,
@@ -262,7 +262,7 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
     return rows, failures
 
 
-def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now):
+def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now, row_number=1):
     """(Outcome, account or None) for one result row; every failure becomes a failed Outcome."""
     try:
         target = actions.Target.from_fields(row, action)
@@ -274,6 +274,9 @@ def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now
         if isinstance(settings, Exception):
             raise settings
         account = accounts.for_tenant(target.tenant_id)
+        refusal = None if dry_run else actions.over_limit_refusal(row_number, settings)
+        if refusal:
+            raise actions.TargetError(refusal)
         graph = accounts.graph(account)
     except Exception as exc:  # noqa: BLE001 - reported on this row's audit event
         return actions.failed_outcome(action, target, exc, dry_run=dry_run, forced=force), account

@@ -357,3 +357,19 @@ def test_a_secret_typed_into_another_account_is_moved_before_the_action_runs(sim
     assert events[0]["outcome"] == "dry_run"
     assert typed not in conf.read_text()
     assert list(stored.values()) == [typed]
+
+
+def test_rows_past_the_per_run_limit_are_refused_and_audited(sim, findings, splunk_home):
+    settings = splunk_home / "etc" / "apps" / APP / "local" / "ta_entra_app_secrets_settings.conf"
+    settings.write_text("[response]\nmax_rows_per_run = 2\n")
+    rows = [finding(findings, name) for name in ("Backup Automation", "Mail Archiver", "Unowned Script")]
+
+    code, stderr, events = run_action(splunk_home, "entra_disable_app", rows, account="responder", dry_run=1)
+    assert code == 0, stderr
+    assert [e["outcome"] for e in events] == ["dry_run"] * 3, "dry runs change nothing and are not limited"
+
+    code, stderr, events = run_action(splunk_home, "entra_disable_app", rows, account="responder")
+    assert code == 1
+    assert [e["outcome"] for e in events] == ["changed", "changed", "refused"]
+    assert "max_rows_per_run" in events[2]["result"] and events[2]["account"] == "responder"
+    assert [sim.state.account_enabled(row["service_principal_id"]) for row in rows] == [False, False, True]

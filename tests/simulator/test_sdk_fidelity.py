@@ -102,7 +102,8 @@ class Walk:
     def items(self, name):
         """(raw item, typed item) pairs of every page of one walk."""
         for exchange in self.of(name):
-            yield from zip(exchange.raw["value"], exchange.typed.value, strict=True)
+            assert len(exchange.raw["value"]) == len(exchange.typed.value), exchange.url
+            yield from zip(exchange.raw["value"], exchange.typed.value)
 
 
 class SdkSession:

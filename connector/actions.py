@@ -121,23 +121,21 @@ class ResponseSettings:
         listed = {part.strip().lower() for part in re.split(r"[\s,;]+", stanza.get("protected_app_ids", ""))
                   if part.strip()}
         own = {account.client_id.lower() for account in accounts if getattr(account, "client_id", None)}
-        days_text = (stanza.get("recent_use_days") or str(DEFAULT_RECENT_USE_DAYS)).strip()
-        try:
-            days = int(days_text)
-            if days < 0:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(f"[response] recent_use_days = {days_text!r} in {SETTINGS_CONF}.conf must be a "
-                              f"whole number of days, 0 or more") from None
-        rows_text = (stanza.get("max_rows_per_run") or str(DEFAULT_MAX_ROWS_PER_RUN)).strip()
-        try:
-            max_rows = int(rows_text)
-            if max_rows < 1:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(f"[response] max_rows_per_run = {rows_text!r} in {SETTINGS_CONF}.conf must be a "
-                              f"whole number of rows, 1 or more") from None
+        days = _whole_number(stanza, "recent_use_days", DEFAULT_RECENT_USE_DAYS, minimum=0, unit="days")
+        max_rows = _whole_number(stanza, "max_rows_per_run", DEFAULT_MAX_ROWS_PER_RUN, minimum=1, unit="rows")
         return cls(protected_app_ids=frozenset(listed | own), recent_use_days=days, max_rows_per_run=max_rows)
+
+
+def _whole_number(stanza, key, default, *, minimum, unit):
+    text = (stanza.get(key) or str(default)).strip()
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ConfigError(f"[response] {key} = {text!r} in {SETTINGS_CONF}.conf must be a whole number of "
+                          f"{unit}, {minimum} or more")
+    return value
 
 
 def over_limit_refusal(row_number, settings):

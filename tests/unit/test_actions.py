@@ -167,6 +167,17 @@ def test_settings_default_to_seven_days_and_reject_nonsense(tmp_path):
     (tmp_path / "local" / "ta_entra_app_secrets_settings.conf").write_text("[response]\nrecent_use_days = a week\n")
     with pytest.raises(actions.ConfigError, match="recent_use_days"):
         ResponseSettings.load(str(tmp_path))
+    for value in ("0", "-3", "many"):
+        (tmp_path / "local" / "ta_entra_app_secrets_settings.conf").write_text(
+            f"[response]\nmax_rows_per_run = {value}\n")
+        with pytest.raises(actions.ConfigError, match="max_rows_per_run .* 1 or more"):
+            ResponseSettings.load(str(tmp_path))
+
+
+def test_rows_past_the_limit_are_refused_with_the_setting_named():
+    settings = ResponseSettings(max_rows_per_run=2)
+    assert actions.over_limit_refusal(2, settings) is None
+    assert "max_rows_per_run" in actions.over_limit_refusal(3, settings)
 
 
 # --- remove a secret ----------------------------------------------------------------------------------

@@ -51,3 +51,20 @@ def simulator_factory(tmp_path_factory, demo_tenant):
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def issued_tokens(simulator, monkeypatch):
+    """Every access token the shared simulator hands out during the test, for the leak checks (the code
+    under test may run in a child process; the simulator runs in this one)."""
+    simulator.reset()
+    tokens = []
+    issue = simulator.identity._issue
+
+    def recording_issue(identity):
+        answer = issue(identity)
+        tokens.append(answer["access_token"])
+        return answer
+    monkeypatch.setattr(simulator.identity, "_issue", recording_issue)
+    yield tokens
+    simulator.reset()

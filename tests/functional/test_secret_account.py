@@ -49,23 +49,6 @@ def splunk_home(tmp_path):
     return home
 
 
-@pytest.fixture
-def issued_tokens(simulator, monkeypatch):
-    """Every access token the simulator hands out during the test (the script runs in a child process,
-    the simulator in this one)."""
-    simulator.reset()
-    tokens = []
-    issue = simulator.identity._issue
-
-    def recording_issue(identity):
-        answer = issue(identity)
-        tokens.append(answer["access_token"])
-        return answer
-    monkeypatch.setattr(simulator.identity, "_issue", recording_issue)
-    yield tokens
-    simulator.reset()
-
-
 def app_dir(home):
     return home / "etc" / "apps" / APP_ID
 

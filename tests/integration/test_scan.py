@@ -351,18 +351,10 @@ def test_medium_tenant_completes_under_throttling(simulator_factory, tmp_path):
     assert summary.duration_s < 60
 
 
-def test_nothing_secret_is_written_anywhere(simulator, tmp_path, capfd, monkeypatch):
+def test_nothing_secret_is_written_anywhere(simulator, tmp_path, capfd, issued_tokens):
     """Every byte the scan writes (events, logs, checkpoints, stderr) is free of the collector's secret,
     the tokens the simulator issued, and the private key."""
-    simulator.reset()
-    tokens = []
-    issue = simulator.identity._issue
-
-    def recording_issue(identity):
-        answer = issue(identity)
-        tokens.append(answer["access_token"])
-        return answer
-    monkeypatch.setattr(simulator.identity, "_issue", recording_issue)
+    tokens = issued_tokens
     log_stream = io.StringIO()
     configure_logging("DEBUG", stream=log_stream)
     try:

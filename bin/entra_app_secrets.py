@@ -54,9 +54,11 @@ class EntraAppSecretsInput(Script):
         scan.input_account(APP_DIR, definition.parameters)
 
     def stream_events(self, inputs, ew):
-        configure_logging(os.environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"), splunk_log_name=LOG_NAME)
-        log = get_logger("bin.entra_app_secrets")
         for stanza, params in inputs.inputs.items():
+            # splunkd starts one process per input: a log file each, so no two processes rotate one file
+            configure_logging(os.environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"),
+                              splunk_log_name=f"{LOG_NAME}_{stanza.split('://', 1)[-1]}")
+            log = get_logger("bin.entra_app_secrets")
             try:
                 summary = scan.run_input(APP_DIR, stanza, params, inputs.metadata, ew)
                 ew.log(EventWriter.INFO, f"{stanza}: {summary.status}, {summary.counts.get('findings', 0)} findings, "

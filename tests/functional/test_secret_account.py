@@ -219,6 +219,8 @@ def test_a_certificate_account_runs_without_splunkd(simulator, splunkd, splunk_h
     [harvest] = harvest_events(stream_events(result.stdout))
     assert (harvest["status"], harvest["auth_method"]) == ("success", "certificate"), harvest["errors"]
     assert splunkd.requests == []
+    # splunkd runs one process per input, so each input logs to a file of its own
+    assert os.listdir(splunk_home / "var" / "log" / "splunk") == ["ta_entra_app_secrets_entra_app_secrets_sim.log"]
     if other_account_typed_in:
         assert "input.other_secret_not_moved" in log_text(splunk_home)
         texts = written_bytes(splunk_home, result, checkpoints)

@@ -28,7 +28,14 @@ def scrub(text, secrets=()):
 
 
 class AddonError(Exception):
-    """Base of every error the add-on raises on purpose."""
+    """Base of every error the add-on raises on purpose.
+
+    Messages often quote a setting's value so the admin sees what to fix; a secret pasted into the
+    wrong field must not be quoted back, so every message passes the redaction rules here, once.
+    """
+
+    def __str__(self):
+        return redact_text(super().__str__())
 
 
 class ConfigError(AddonError):

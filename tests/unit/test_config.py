@@ -436,3 +436,17 @@ def test_a_typed_in_secret_moves_to_storage_passwords_and_is_masked(tmp_path):
 
 def test_migration_without_a_local_conf_does_nothing(tmp_path):
     assert splunk.migrate_plaintext_secrets(FakeService(WritablePasswords([])), str(tmp_path)) == []
+
+
+def test_a_secret_pasted_into_the_wrong_field_is_not_quoted_back(tmp_path):
+    """The error names the field to fix but never repeats a secret-shaped value."""
+    from connector.config import load_account
+    from connector.errors import ConfigError
+
+    pasted = "Abc8Q~pasted-into-client-id-0000000000000"
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "ta_entra_app_secrets_account.conf").write_text(
+        f"[contoso]\ntenant_id = 11111111-2222-3333-4444-555555555555\nclient_id = {pasted}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_account(str(tmp_path), "contoso")
+    assert "client_id" in str(raised.value) and pasted not in str(raised.value)

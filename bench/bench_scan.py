@@ -114,16 +114,21 @@ def child(args):
     with open(args.sim, encoding="utf-8") as handle:
         info = json.load(handle)
     function = {"addon": addon_scan, "addon2": addon_second_scan, "naive": naive_scan}[args.child]
-    if args.trace:
+    print(json.dumps(run_measured(lambda: function(info, args.lookback), trace=args.trace)))
+    return 0
+
+
+def run_measured(work, *, trace):
+    """Run work() in this (child) process; its result dict gains wall seconds and peak memory."""
+    if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    result = function(info, args.lookback)
+    result = work()
     result["seconds"] = round(time.perf_counter() - started, 2)
-    if args.trace:
+    if trace:
         result["heap_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2 ** 20, 1)
     result["rss_peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    print(json.dumps(result))
-    return 0
+    return result
 
 
 def measure(who, sim_json, lookback, trace=False):

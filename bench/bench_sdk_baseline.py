@@ -21,19 +21,17 @@ import collections
 import datetime as dt
 import json
 import os
-import resource
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from bench_scan import LOOKBACK_HOURS, SimulatorProcess, measure as measure_addon  # noqa: E402
+from bench_scan import LOOKBACK_HOURS, SimulatorProcess, measure as measure_addon, run_measured  # noqa: E402
 from connector import correlate  # noqa: E402
 from connector.logs import configure_logging  # noqa: E402
 from connector.streams import signin_filter  # noqa: E402
@@ -130,15 +128,7 @@ def child(args):
     configure_logging("WARNING")    # azure-identity and httpx log every request at INFO
     with open(args.sim, encoding="utf-8") as handle:
         info = json.load(handle)
-    if args.trace:
-        tracemalloc.start()
-    started = time.perf_counter()
-    result = asyncio.run(sdk_scan(info, args.lookback))
-    result["seconds"] = round(time.perf_counter() - started, 2)
-    if args.trace:
-        result["heap_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2 ** 20, 1)
-    result["rss_peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    print(json.dumps(result))
+    print(json.dumps(run_measured(lambda: asyncio.run(sdk_scan(info, args.lookback)), trace=args.trace)))
     return 0
 
 

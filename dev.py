@@ -5,6 +5,7 @@
     python3 dev.py test       the same, plus .venv-appinspect, libmagic1 and the CIM data models,
                               then the whole test suite; exits with pytest's exit code
     python3 dev.py test -- -k logs    extra arguments after "--" go to pytest (or to the demo)
+    python3 dev.py package    the same setup as demo, then build dist/TA-entra-app-secrets-<version>.tar.gz
 
 Standard library only. Each step leaves a marker and is skipped while the marker is up to date, so
 a second run starts the tests in seconds.
@@ -157,7 +158,12 @@ def command_test(extra):
     return subprocess.run([venv_python(VENV), "-m", "pytest", *extra], cwd=ROOT, env=env).returncode
 
 
-COMMANDS = {"demo": command_demo, "test": command_test}
+def command_package(extra):
+    setup_project()
+    return subprocess.run([venv_python(VENV), "-m", "devtools.package_app", *extra], cwd=ROOT).returncode
+
+
+COMMANDS = {"demo": command_demo, "test": command_test, "package": command_package}
 
 
 def main(argv):

@@ -17,7 +17,7 @@ def app_version():
     return conf["id"]["version"]
 
 
-# What the add-on needs at run time. In the Splunk app they are vendored under lib/ (connector/package.py
+# What the add-on needs at run time. In the Splunk app they are vendored under lib/ (devtools/package_app.py
 # lists them with their own dependencies); cryptography, which msal needs, comes from Splunk's Python.
 RUNTIME = [
     "msal>=1.31,<2",

@@ -31,15 +31,16 @@ import tracemalloc
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from connector import correlate  # noqa: E402
-from connector.auth import TokenProvider, session_for  # noqa: E402
+from connector.assess import correlate  # noqa: E402
+from connector import times  # noqa: E402
+from connector.graph.auth import TokenProvider, session_for  # noqa: E402
 from connector.checkpoint import MemoryCheckpointStore  # noqa: E402
 from connector.config import Account  # noqa: E402
-from connector.events import CountingWriter  # noqa: E402
-from connector.graph import GraphClient  # noqa: E402
+from connector.splunk.events import CountingWriter  # noqa: E402
+from connector.graph.client import GraphClient  # noqa: E402
 from connector.logs import configure_logging  # noqa: E402
 from connector.scan import ScanSettings, run_scan  # noqa: E402
-from connector.streams import signin_filter  # noqa: E402
+from connector.graph.streams import signin_filter  # noqa: E402
 from entra_simulator import generate_tenant  # noqa: E402
 
 LOOKBACK_HOURS = 24 * 30   # the whole simulated sign-in log
@@ -84,9 +85,9 @@ def naive_scan(info, lookback_hours):
         for principal in principals:
             details[principal["id"]] = client.get(f"/servicePrincipals/{principal['id']}/appRoleAssignments")
         now = dt.datetime.now(dt.timezone.utc)
-        lower = correlate.iso(now - dt.timedelta(hours=lookback_hours))
+        lower = times.iso(now - dt.timedelta(hours=lookback_hours))
         signins = list(client.iter_items("/auditLogs/signIns", api="beta",
-                                         params={"$filter": signin_filter(lower, correlate.iso(now))}))
+                                         params={"$filter": signin_filter(lower, times.iso(now))}))
         usage = correlate.UsageTracker(lookback_hours)
         for record in signins:
             usage.add_signin(record)

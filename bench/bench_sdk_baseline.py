@@ -25,16 +25,15 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from bench_scan import LOOKBACK_HOURS, SimulatorProcess, measure as measure_addon, run_measured  # noqa: E402
-from connector import correlate  # noqa: E402
+from connector import times  # noqa: E402
 from connector.logs import configure_logging  # noqa: E402
-from connector.streams import signin_filter  # noqa: E402
+from connector.graph.streams import signin_filter  # noqa: E402
 from entra_simulator import generate_tenant  # noqa: E402
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -110,7 +109,7 @@ async def sdk_scan(info, lookback_hours):
             answer = await v1.service_principals.by_service_principal_id(principal.id).app_role_assignments.get()
             details += len(answer.value)
         now = dt.datetime.now(dt.timezone.utc)
-        window = signin_filter(correlate.iso(now - dt.timedelta(hours=lookback_hours)), correlate.iso(now))
+        window = signin_filter(times.iso(now - dt.timedelta(hours=lookback_hours)), times.iso(now))
         query = SignInsRequestBuilder.SignInsRequestBuilderGetQueryParameters(filter=window)
         first = await beta.audit_logs.sign_ins.get(request_configuration=RequestConfiguration(query_parameters=query))
         keys_used = collections.Counter()    # sign-ins are counted per credential, not kept

@@ -1,5 +1,5 @@
 """Modular input entra_app_secrets: splunkd runs it with --scheme, --validate-arguments, or with the
-input definition XML on stdin. Thin wiring only: the work is in connector.scan.
+input definition XML on stdin. Thin wiring only: the work is in connector.splunk.modinput and connector.scan.
 """
 import os
 import sys
@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(APP_DIR, "lib"))
 
 from splunklib.modularinput import Argument, EventWriter, Scheme, Script  # noqa: E402
 
-from connector import scan, splunk  # noqa: E402
+from connector.splunk import modinput, splunkd  # noqa: E402
 from connector.errors import AddonError  # noqa: E402
 from connector.logs import configure_logging, get_logger  # noqa: E402
 
@@ -49,9 +49,9 @@ class EntraAppSecretsInput(Script):
     def validate_input(self, definition):
         # splunkd shows the exception text to the admin: it must say what to fix
         metadata = definition.metadata
-        splunk.move_typed_in_secrets(metadata.get("server_uri"), metadata.get("session_key"), APP_DIR)
-        scan.input_settings(definition.parameters)
-        scan.input_account(APP_DIR, definition.parameters)
+        splunkd.move_typed_in_secrets(metadata.get("server_uri"), metadata.get("session_key"), APP_DIR)
+        modinput.input_settings(definition.parameters)
+        modinput.input_account(APP_DIR, definition.parameters)
 
     def stream_events(self, inputs, ew):
         for stanza, params in inputs.inputs.items():
@@ -60,7 +60,7 @@ class EntraAppSecretsInput(Script):
                               splunk_log_name=f"{LOG_NAME}_{stanza.split('://', 1)[-1]}")
             log = get_logger("bin.entra_app_secrets")
             try:
-                summary = scan.run_input(APP_DIR, stanza, params, inputs.metadata, ew)
+                summary = modinput.run_input(APP_DIR, stanza, params, inputs.metadata, ew)
                 ew.log(EventWriter.INFO, f"{stanza}: {summary.status}, {summary.counts.get('findings', 0)} findings, "
                                          f"{summary.counts.get('signins_new', 0)} new sign-ins")
             except AddonError as error:

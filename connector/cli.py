@@ -1,7 +1,7 @@
 """entra-app-secrets: the add-on's core, run outside Splunk.
 
 Each subcommand only parses arguments here and hands them to the module that owns the job, imported
-late so that `--help` and `package` work without the runtime dependencies loaded.
+late so that `--help` works without the runtime dependencies loaded.
 """
 import argparse
 import importlib
@@ -99,20 +99,14 @@ def build_parser():
     demo.add_argument("--seed", type=int, default=7, help="tenant generator seed (default 7)")
     _add_common(demo)
 
-    package = sub.add_parser("package", help="build the Splunk app tarball",
-                             description="Build dist/TA-entra-app-secrets-<version>.tar.gz with the runtime "
-                                         "dependencies vendored under lib/.")
-    package.add_argument("--output", metavar="DIR", default="dist", help="folder for the tarball (default dist)")
-    _add_common(package)
     return parser
 
 
 # subcommand -> (module, function); each function takes the parsed args and returns an exit code
 HANDLERS = {
-    "scan": ("connector.scan", "cli_scan"),
-    "respond": ("connector.actions", "cli_respond"),
+    "scan": ("connector.scan_cli", "cli_scan"),
+    "respond": ("connector.respond.cli", "cli_respond"),
     "demo": ("connector.demo", "cli_demo"),
-    "package": ("connector.package", "cli_package"),
 }
 
 

@@ -2,7 +2,7 @@
 
 An account is one stanza of ta_entra_app_secrets_account.conf (or the CLI flags); it becomes a frozen
 `Account`. Validation collects every problem and says what to fix. The client secret, when an account
-uses one, never comes from a .conf file: it comes from Splunk's storage/passwords (see splunk.py) or,
+uses one, never comes from a .conf file: it comes from Splunk's storage/passwords (see splunkd.py) or,
 for the CLI, from $ENTRA_CLIENT_SECRET.
 """
 import dataclasses
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
 
-from connector import splunk
+from connector.splunk import splunkd
 from connector.errors import ConfigError
 
 ACCOUNT_CONF = "ta_entra_app_secrets_account"
@@ -218,7 +218,7 @@ def account_from_stanza(name, values):
 
 def load_accounts(app_dir, *, check_files=True):
     """Every account configured in <app_dir>/{default,local}/ta_entra_app_secrets_account.conf, by name."""
-    stanzas = splunk.read_conf(app_dir, ACCOUNT_CONF)
+    stanzas = splunkd.read_conf(app_dir, ACCOUNT_CONF)
     accounts = {}
     for name, values in stanzas.items():
         accounts[name] = validate_account(account_from_stanza(name, values), check_files=check_files)
@@ -227,7 +227,7 @@ def load_accounts(app_dir, *, check_files=True):
 
 def load_account(app_dir, name, *, check_files=True):
     """One named account, validated alone: a broken stanza for another account does not stop this one."""
-    stanzas = splunk.read_conf(app_dir, ACCOUNT_CONF)
+    stanzas = splunkd.read_conf(app_dir, ACCOUNT_CONF)
     if name not in stanzas:
         known = ", ".join(sorted(stanzas)) or "none"
         raise ConfigError(f"no account {name!r} in {app_dir}/local/{ACCOUNT_CONF}.conf (configured: {known})")
@@ -253,7 +253,7 @@ def account_from_cli(args, environ=None):
     overrides = {key: value for key, value in overrides.items() if value}
     cloud = getattr(args, "cloud", None)
     if getattr(args, "account", None):
-        app_dir = getattr(args, "app_dir", None) or splunk.default_app_dir(environ)
+        app_dir = getattr(args, "app_dir", None) or splunkd.default_app_dir(environ)
         if not app_dir:
             raise ConfigError("--account needs the app folder: pass --app-dir or set SPLUNK_HOME")
         account = load_account(app_dir, args.account, check_files=False)

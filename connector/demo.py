@@ -9,8 +9,9 @@ import tempfile
 
 from connector.checkpoint import FileCheckpointStore
 from connector.config import Account
-from connector.events import CountingWriter, JsonLinesWriter
-from connector.scan import ScanSettings, format_summary, run_scan
+from connector.splunk.events import CountingWriter, JsonLinesWriter
+from connector.scan import ScanSettings, run_scan
+from connector.scan_cli import format_summary
 
 
 def demo_account(simulator):

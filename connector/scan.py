@@ -19,19 +19,21 @@ import datetime as dt
 import hashlib
 import heapq
 import json
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 
-from connector import cim, correlate
-from connector.assess import assess
-from connector.correlate import AppContext, Permission, UsageTracker, credentials_of, iso, parse_time
+from connector.splunk import cim
+from connector.assess import correlate
+from connector.assess.score import assess
+from connector.assess.correlate import AppContext, Permission, UsageTracker, credentials_of
+from connector.times import iso, parse_time
 from connector.errors import AddonError, AuthenticationError, ConfigError, GraphError
-from connector.events import JsonLinesWriter, default_host, hec_event
-from connector.harvest import Harvester, SigninCursor
+from connector.splunk.events import default_host, hec_event
+from connector.graph.client import open_client
+from connector.graph.harvest import Harvester, SigninCursor
 from connector.logs import get_logger
-from connector.streams import (APPLICATION_OWNERS, APP_ROLE_ASSIGNMENTS, FEDERATED_CREDENTIAL_HOLDERS,
+from connector.graph.streams import (APPLICATION_OWNERS, APP_ROLE_ASSIGNMENTS, FEDERATED_CREDENTIAL_HOLDERS,
                                FEDERATED_CREDENTIALS)
 
 log = get_logger("connector.scan")
@@ -438,14 +440,6 @@ def _foreign(owner_tenant, tenant_id):
     return bool(owner_tenant and correlate.is_guid(tenant_id) and owner_tenant.lower() != tenant_id.lower())
 
 
-def open_client(account):
-    """The Graph client for an account (MSAL token provider over the account's pinned session)."""
-    from connector.auth import TokenProvider, session_for
-    from connector.graph import GraphClient
-
-    return GraphClient(account, TokenProvider(account, session_for(account)))
-
-
 def run_scan(account, store, writer, settings=None, *, client=None, clock=utcnow):
     """Scan one account; write events to `writer`; commit checkpoints to `store`. Never raises for a
     Graph or sign-in failure: the harvest event and the summary say what failed."""
@@ -529,78 +523,6 @@ def _finish(run, started):
              errors=len(summary.errors), **summary.counts)
 
 
-# ------------------------------------------------------------------------------------------- CLI
-
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "informational")
-
-
-def format_summary(summary, limit=None):
-    """A table a person reads at the end of a run: findings by severity, then the worst first."""
-    lines = [f"run {summary.run_id}  account {summary.account}  status {summary.status}  "
-             f"{summary.duration_s:.1f}s  {summary.requests} Graph requests ({summary.throttled} throttled)"]
-    counts = summary.counts
-    lines.append(f"applications {counts.get('applications', 0)}  service principals "
-                 f"{counts.get('service_principals', 0)}  credentials {counts.get('credentials', 0)}  "
-                 f"new sign-ins {counts.get('signins_new', 0)}  findings {counts.get('findings', 0)}  ("
-                 + ", ".join(f"{summary.by_severity.get(s, 0)} {s}" for s in SEVERITY_ORDER) + ")")
-    ranked = sorted(summary.findings, key=lambda f: (-f[0], SEVERITY_ORDER.index(f[1]), f[2], f[4]))
-    if ranked:
-        lines.append("")
-        lines.append(f"{'SEVERITY':<14}{'SCORE':>5}  {'ON':<17}{'APP':<42}{'KEY ID':<38}WHY")
-        for score, severity, app_name, object_type, key_id, factors in ranked[:limit]:
-            lines.append(f"{severity:<14}{score:>5}  {object_type:<17}{_printable(app_name, 40):<42}{key_id:<38}"
-                         + ", ".join(factors))
-        shown = len(ranked[:limit])
-        if counts.get("findings", 0) > shown:
-            lines.append(f"... and {counts['findings'] - shown} more (see the events)")
-    for error in summary.errors:
-        lines.append(f"error in {error.get('stage')}: {error.get('message')}")
-    return "\n".join(lines)
-
-
-def _printable(text, width=60):
-    """Hostile display names (control characters, very long) must not break a terminal table."""
-    cleaned = "".join(ch if ch.isprintable() else "\ufffd" for ch in (text or ""))
-    return cleaned if len(cleaned) <= width else cleaned[:width - 1] + "\u2026"
-
-
-def settings_from_args(args, **overrides):
-    values = {}
-    for name in ("signin_lookback_hours", "signin_overlap_minutes"):
-        if getattr(args, name, None) is not None:
-            values[name] = number_setting(name, getattr(args, name))
-    values.update(overrides)
-    return ScanSettings(**values)
-
-
-def cli_scan(args):
-    from connector.checkpoint import FileCheckpointStore
-    from connector.config import account_from_cli
-    from connector.logs import configure_logging
-
-    configure_logging(args.log_level)
-    try:
-        account = account_from_cli(args)
-        settings = settings_from_args(args)
-    except ConfigError as error:
-        print(f"entra-app-secrets: error: {error}", file=sys.stderr)
-        return 2
-    store = FileCheckpointStore(args.state_dir or "entra-app-secrets-state")
-    to_stdout = args.output in (None, "-")
-    writer = JsonLinesWriter(sys.stdout) if to_stdout else JsonLinesWriter.to_path(args.output)
-    try:
-        summary = run_scan(account, store, writer, settings)
-    except AuthenticationError as error:
-        print(f"entra-app-secrets: sign-in failed: {error}", file=sys.stderr)
-        return 1
-    finally:
-        writer.close()
-    print(format_summary(summary), file=sys.stderr if to_stdout else sys.stdout)
-    return summary.exit_code
-
-
-# ------------------------------------------------------------------------------ modular input
-
 # parameter -> (lowest, highest, unit). The overlap's ceiling keeps the sign-in checkpoint small (one id
 # per sign-in inside the overlap) while covering twice the longest latency Microsoft states (two hours).
 INPUT_NUMBER_PARAMETERS = {"signin_lookback_hours": (1, 720, "hours"), "snapshot_interval_hours": (1, 8760, "hours"),
@@ -617,96 +539,6 @@ def number_setting(name, raw):
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low} and {high} {unit}, not {number}")
     return number
-
-
-def input_settings(params, host=None, own_app_ids=()):
-    """ScanSettings from a modular input stanza's parameters; ConfigError says which one is wrong."""
-    values = {}
-    for name in INPUT_NUMBER_PARAMETERS:
-        raw = (params.get(name) or "").strip() if isinstance(params.get(name), str) else params.get(name)
-        if raw in (None, ""):
-            continue
-        values[name] = number_setting(name, raw)
-    mode = (params.get("posture_mode") or "").strip().lower()
-    if mode:
-        if mode not in POSTURE_MODES:
-            raise ConfigError(f"posture_mode must be one of {', '.join(POSTURE_MODES)}, not {mode!r}")
-        values["posture_mode"] = mode
-    if host:
-        values["host"] = host
-    return ScanSettings(own_app_ids=frozenset(own_app_ids), **values)
-
-
-def input_account(app_dir, params, *, check_files=True):
-    """The account a stanza names, checked; ConfigError naming the configured ones when unknown.
-    Only that stanza is validated: a mistake in another account's stanza belongs to that account's input."""
-    from connector import splunk
-    from connector.config import ACCOUNT_CONF, account_from_stanza, validate_account
-
-    name = (params.get("account") or "").strip()
-    if not name:
-        raise ConfigError("account is required: the name of a stanza in local/ta_entra_app_secrets_account.conf")
-    stanzas = splunk.read_conf(app_dir, ACCOUNT_CONF)
-    if name not in stanzas:
-        known = ", ".join(sorted(stanzas)) or "none configured yet"
-        raise ConfigError(f"unknown account {name!r}: add a [{name}] stanza to {app_dir}/local/{ACCOUNT_CONF}.conf "
-                          f"(accounts: {known})")
-    return validate_account(account_from_stanza(name, stanzas[name]), check_files=check_files)
-
-
-def _configured_client_ids(app_dir):
-    """client_id of every configured account (the add-on's own sign-in apps), as written."""
-    from connector import splunk
-    from connector.config import ACCOUNT_CONF
-
-    return {values["client_id"] for values in splunk.read_conf(app_dir, ACCOUNT_CONF).values()
-            if values.get("client_id")}
-
-
-def run_input(app_dir, stanza, params, metadata, event_writer):
-    """One modular-input stanza, as splunkd runs it: account from the app's conf (its secret, if any,
-    from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML.
-
-    A run that cannot sign in (secret not movable or not readable) still writes its entra:harvest event
-    with the message that says what to fix, then raises it for the script's log."""
-    from connector import splunk
-    from connector.checkpoint import FileCheckpointStore
-    from connector.events import SplunkStreamWriter
-
-    server_uri, session_key = metadata.get("server_uri"), metadata.get("session_key")
-    host = params.get("host") or metadata.get("server_host")
-    store = FileCheckpointStore(metadata["checkpoint_dir"])
-    writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
-    try:
-        # a secret typed into the conf moves first: until it has, its account does not load
-        splunk.move_typed_in_secrets(server_uri, session_key, app_dir)
-    except ConfigError as error:
-        name = (params.get("account") or "").strip()
-        if name not in splunk.typed_in_secret_accounts(app_dir):
-            # another account's secret: that account's input reports it; this one runs
-            log.warning("input.other_secret_not_moved", account=name, error=str(error))
-        else:
-            report_unstartable_run(_account_as_configured(app_dir, name), store, writer,
-                                   ScanSettings(**({"host": host} if host else {})), error)
-            raise
-    account = input_account(app_dir, params)
-    settings = input_settings(params, host=host, own_app_ids=_configured_client_ids(app_dir))
-    if account.auth_method == "secret":
-        try:
-            account = account.with_secret(splunk.secret_for_account(server_uri, session_key, account.name))
-        except ConfigError as error:
-            report_unstartable_run(account, store, writer, settings, error)
-            raise
-    return run_scan(account, store, writer, settings)
-
-
-def _account_as_configured(app_dir, name):
-    """An account read as written, minus its typed-in secret: enough to name it in a health event."""
-    from connector import splunk
-    from connector.config import ACCOUNT_CONF, account_from_stanza
-
-    values = splunk.read_conf(app_dir, ACCOUNT_CONF)[name]
-    return account_from_stanza(name, {key: value for key, value in values.items() if key != "client_secret"})
 
 
 def report_unstartable_run(account, store, writer, settings, error, stage="credentials", clock=utcnow):

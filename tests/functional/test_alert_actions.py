@@ -18,7 +18,7 @@ import pytest
 
 from connector.checkpoint import MemoryCheckpointStore
 from connector.config import Account
-from connector.events import ListWriter
+from connector.splunk.events import ListWriter
 from connector.scan import ScanSettings, run_scan
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

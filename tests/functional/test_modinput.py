@@ -123,7 +123,8 @@ def test_validate_arguments_accepts_a_good_stanza(app_dir):
 
 def test_overlap_reaches_the_scan_settings_from_the_stanza_and_the_command_line():
     from connector.cli import build_parser
-    from connector.scan import input_settings, settings_from_args
+    from connector.scan_cli import settings_from_args
+    from connector.splunk.modinput import input_settings
     assert input_settings({"account": "sim"}).signin_overlap_minutes == 60
     assert input_settings({"account": "sim", "signin_overlap_minutes": " 90 "}).signin_overlap_minutes == 90
     args = build_parser().parse_args(["scan", "--signin-overlap-minutes", "120"])

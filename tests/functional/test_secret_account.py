@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from connector import splunk
+from connector.splunk import splunkd as splunk_rest
 from connector.errors import ConfigError
 from fakes.splunkd import FakeSplunkd
 from test_modinput import SCRIPT, input_xml, stream_events, validation_xml
@@ -115,13 +115,13 @@ def harvest_events(events):
 # ------------------------------------------------------------------------------ the fake itself
 
 def test_storage_passwords_round_trip_through_splunklib_against_the_fake(splunkd):
-    service = splunk.connect(splunkd.server_uri, splunkd.session_key)
-    assert splunk.read_account_secret(service, "prod") is None
-    splunk.store_account_secret(service, "prod", "first<&>value")
-    splunk.store_account_secret(service, "prod", "second")        # replaces: delete then create
-    splunk.store_account_secret(service, "dev", "dev-secret")
+    service = splunk_rest.connect(splunkd.server_uri, splunkd.session_key)
+    assert splunk_rest.read_account_secret(service, "prod") is None
+    splunk_rest.store_account_secret(service, "prod", "first<&>value")
+    splunk_rest.store_account_secret(service, "prod", "second")        # replaces: delete then create
+    splunk_rest.store_account_secret(service, "dev", "dev-secret")
     assert splunkd.stored() == {(APP_ID, REALM, "prod"): "second", (APP_ID, REALM, "dev"): "dev-secret"}
-    assert splunk.secret_for_account(splunkd.server_uri, splunkd.session_key, "prod") == "second"
+    assert splunk_rest.secret_for_account(splunkd.server_uri, splunkd.session_key, "prod") == "second"
     entries = {(e.realm, e.username): e for e in service.storage_passwords.list()}
     assert set(entries) == {(REALM, "prod"), (REALM, "dev")}
     assert entries[(REALM, "dev")].encrypted_password.startswith("$7$")
@@ -130,28 +130,28 @@ def test_storage_passwords_round_trip_through_splunklib_against_the_fake(splunkd
     assert ("POST", 201) in methods and ("DELETE", 200) in methods and ("DELETE", 404) in methods
 
     with pytest.raises(ConfigError, match=r"rejected the session key \(HTTP 401\)"):
-        splunk.secret_for_account(splunkd.server_uri, "not-the-key", "prod")
+        splunk_rest.secret_for_account(splunkd.server_uri, "not-the-key", "prod")
     splunkd.deny("list_storage_passwords")
     with pytest.raises(ConfigError, match=r"HTTP 403.*needs the list_storage_passwords capability"):
-        splunk.secret_for_account(splunkd.server_uri, splunkd.session_key, "prod")
+        splunk_rest.secret_for_account(splunkd.server_uri, splunkd.session_key, "prod")
     assert [r.status for r in splunkd.requests[-2:]] == [401, 403]
 
 
 def test_a_concurrent_create_is_replaced_not_fatal(splunkd):
     # after a restart every input starts at once, each moving the same typed-in secret
     splunkd.fail_next("POST", 409, "An object with name=TA-entra-app-secrets:prod: already exists")
-    splunk.store_account_secret(splunk.connect(splunkd.server_uri, splunkd.session_key), "prod", "mine")
+    splunk_rest.store_account_secret(splunk_rest.connect(splunkd.server_uri, splunkd.session_key), "prod", "mine")
     assert splunkd.stored() == {(APP_ID, REALM, "prod"): "mine"}
     assert [(r.method, r.status) for r in splunkd.requests] == [("DELETE", 404), ("POST", 409),
                                                                 ("DELETE", 404), ("POST", 201)]
 
 
 def test_a_stuck_splunkd_gives_up_with_a_message(splunkd, monkeypatch):
-    monkeypatch.setattr(splunk, "SPLUNKD_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(splunk_rest, "SPLUNKD_TIMEOUT_S", 0.5)
     splunkd.hang()
     with pytest.raises(ConfigError, match=r"no answer from splunkd at https://127\.0\.0\.1:\d+ while reading the "
                                           r"client secret of account 'prod' from storage/passwords \(.*timed out\)"):
-        splunk.secret_for_account(splunkd.server_uri, splunkd.session_key, "prod")
+        splunk_rest.secret_for_account(splunkd.server_uri, splunkd.session_key, "prod")
 
 
 # ------------------------------------------------------------------------------- end to end

@@ -9,11 +9,11 @@ import time
 import jwt
 import pytest
 
-from connector.auth import TokenProvider
+from connector.graph.auth import TokenProvider
 from connector.config import Account
 from connector.errors import AuthenticationError, DeltaTokenExpired, GraphForbidden, GraphTransportError
-from connector.graph import GraphClient
-from connector.throttle import RetryPolicy
+from connector.graph.client import GraphClient
+from connector.graph.throttle import RetryPolicy
 from entra_simulator import Simulator
 
 SIGNIN_FILTER = "signInEventTypes/any(t: t eq 'servicePrincipal')"

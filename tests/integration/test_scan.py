@@ -9,10 +9,10 @@ import os
 import pytest
 
 from connector import scan as scan_module
-from connector import streams
+from connector.graph import streams
 from connector.checkpoint import FileCheckpointStore
 from connector.config import Account
-from connector.events import JsonLinesWriter, ListWriter
+from connector.splunk.events import JsonLinesWriter, ListWriter
 from connector.logs import configure_logging, reset_logging
 from connector.scan import ScanSettings, run_scan
 

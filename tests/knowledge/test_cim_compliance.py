@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from connector import cim
+from connector.splunk import cim
 
 from .cim_check import applicable_datasets, cim_problems
 

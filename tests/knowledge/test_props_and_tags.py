@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from connector import cim
+from connector.splunk import cim
 
 from .search_time import EventtypeSearch
 from .splunk_conf import read_conf
@@ -81,7 +81,7 @@ def test_response_time_is_the_stash_events_own_time(sample_events):
 
 
 def json_dumps_as_written(body):
-    from connector.events import dumps
+    from connector.splunk.events import dumps
     return dumps(body)
 
 
@@ -135,7 +135,7 @@ KV_MAXCHARS, KV_LIMIT = 10240, 100
 
 
 def test_events_fit_splunks_automatic_extraction_limits(sample_events, processed_samples):
-    from connector.events import dumps
+    from connector.splunk.events import dumps
     for hec, event in zip(sample_events, processed_samples):
         raw = hec.get("raw") or dumps(hec["event"])
         extracted = set(event.fields) - {"sourcetype", "source", "host", "eventtype", "tag"}

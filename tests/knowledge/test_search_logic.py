@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connector import cim
+from connector.splunk import cim
 
 from .spl import expand_macros
 from .spl_eval import run

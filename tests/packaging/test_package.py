@@ -15,8 +15,8 @@ import tarfile
 import pytest
 
 import connector
-from connector import package
-from connector.splunk import parse_conf_text
+from devtools import package_app as package
+from connector.splunk.splunkd import parse_conf_text
 
 REPO_ROOT = package.REPO_ROOT
 APP = "TA-entra-app-secrets"
@@ -41,7 +41,7 @@ def built(tmp_path_factory):
 
 
 def _conf(text):
-    """{stanza: {key: value}} by Splunk's own parsing rules (connector.splunk), without [default]."""
+    """{stanza: {key: value}} by Splunk's own parsing rules (connector.splunk.splunkd), without [default]."""
     stanzas = parse_conf_text(text.decode("utf-8"))
     stanzas.pop("default", None)
     return stanzas
@@ -190,7 +190,7 @@ def test_graph_timestamps_parse_the_same_on_every_splunk_python(extracted, pytho
                  "2024-01-14T17:43:26Z": "2024-01-14T17:43:26+00:00",
                  "2024-01-14T17:43:26.5Z": "2024-01-14T17:43:26.500000+00:00",
                  "2021-03-01T00:00:00-8:00": "2021-03-01T08:00:00+00:00"}
-    probe = ("import sys, json; sys.path.insert(0, sys.argv[1]); from connector.correlate import parse_time; "
+    probe = ("import sys, json; sys.path.insert(0, sys.argv[1]); from connector.times import parse_time; "
              "print(json.dumps({t: parse_time(t) and parse_time(t).isoformat() for t in json.loads(sys.argv[2])}))")
     result = subprocess.run([interpreter, "-I", "-S", "-c", probe, str(extracted / "lib"), json.dumps(list(spellings))],
                             capture_output=True, text=True)
@@ -301,17 +301,16 @@ def _findings(report):
     return problems, warnings
 
 
-def test_cli_package_prints_the_path_and_explains_failures(tmp_path, capsys, monkeypatch):
-    from connector.cli import main
-
-    assert main(["package", "--output", str(tmp_path)]) == 0
+def test_package_command_prints_the_path_and_explains_failures(tmp_path, capsys, monkeypatch):
+    main = package.main
+    assert main(["--output", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.strip()
     assert printed == os.path.join(str(tmp_path), f"{APP}-{connector.__version__}.tar.gz") and os.path.isfile(printed)
 
     def broken(*_args, **_kwargs):
         raise package.PackagingError("default/app.conf has no [id] version")
     monkeypatch.setattr(package, "build_package", broken)
-    assert main(["package", "--output", str(tmp_path)]) == 1
+    assert main(["--output", str(tmp_path)]) == 1
     assert "default/app.conf has no [id] version" in capsys.readouterr().err
 
 

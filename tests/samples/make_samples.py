@@ -5,7 +5,7 @@
 
 Nothing here is hand-written: the demo tenant is scanned by connector.scan.run_scan (the modular
 input's core) into HEC-shaped JSON lines; the response actions run against the same tenant through
-connector.actions and write their audit events with the alert actions' own StashWriter, exactly the
+connector.respond.actions and write their audit events with the alert actions' own StashWriter, exactly the
 spool files splunkd would index. A scan as the simulator's "limited" identity (fewer Graph
 permissions) gives a harvest event that carries errors.
 
@@ -50,7 +50,7 @@ def account_for(sim, identity, name):
 
 def scan_events(sim, identity, name, state_dir):
     from connector.checkpoint import FileCheckpointStore
-    from connector.events import ListWriter
+    from connector.splunk.events import ListWriter
     from connector.scan import ScanSettings, run_scan
     writer = ListWriter()
     run_scan(account_for(sim, identity, name), FileCheckpointStore(state_dir), writer,
@@ -72,8 +72,8 @@ def sample(events):
 def response_stash(sim, findings, work_dir):
     """Run remove/disable/enable (plus a dry run, a refusal and a Graph 403) and return the spool
     files' text."""
-    from connector import actions
-    from connector.alert_action import StashWriter
+    from connector.respond import actions
+    from connector.splunk.alert_action import StashWriter
     from connector.scan import open_client
 
     responder = account_for(sim, sim.responder, "demo_responder")

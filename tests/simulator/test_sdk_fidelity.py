@@ -38,8 +38,8 @@ if _MISSING:
     pytest.skip(_MESSAGE, allow_module_level=True)
 
 import httpx  # noqa: E402
-from connector import correlate  # noqa: E402
-from connector.streams import signin_filter  # noqa: E402
+from connector import times  # noqa: E402
+from connector.graph.streams import signin_filter  # noqa: E402
 from azure.identity import CertificateCredential  # noqa: E402
 from kiota_abstractions.base_request_configuration import RequestConfiguration  # noqa: E402
 from kiota_abstractions.serialization import Parsable  # noqa: E402
@@ -199,7 +199,7 @@ async def walk_tenant(simulator, tenant):
         await session.walk_pages("directoryAuditsBeta", beta.audit_logs.directory_audits)
         lower, upper = signin_window(tenant)
         await session.walk_pages("signIns", beta.audit_logs.sign_ins,
-                                 filter=signin_filter(correlate.iso(lower), correlate.iso(upper)), top=SIGNIN_PAGE)
+                                 filter=signin_filter(times.iso(lower), times.iso(upper)), top=SIGNIN_PAGE)
         await session.walk_pages("appCredentialSignInActivities", beta.reports.app_credential_sign_in_activities)
         return session.walk, federated_app
     finally:

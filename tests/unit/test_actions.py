@@ -9,8 +9,9 @@ import re
 
 import pytest
 
-from connector import actions
-from connector.actions import ResponseSettings, Target
+from connector.respond import actions
+from connector.respond import cli as respond_cli
+from connector.respond.actions import ResponseSettings, Target
 from connector.checkpoint import MemoryCheckpointStore
 from connector.errors import GraphForbidden, GraphNotFound
 
@@ -414,7 +415,7 @@ def cli(argv, graph, tmp_path, monkeypatch):
     args = build_parser().parse_args(["respond", *argv, "--tenant-id", TENANT, "--client-id", COLLECTOR_APP_ID,
                                       "--state-dir", str(tmp_path / "state")])
     out, err = io.StringIO(), io.StringIO()
-    code = actions.cli_respond(args, graph_factory=lambda account: graph, stdout=out, stderr=err)
+    code = respond_cli.cli_respond(args, graph_factory=lambda account: graph, stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 

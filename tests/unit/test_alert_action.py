@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from connector import alert_action
-from connector.alert_action import Payload, StashWriter, decode_multivalue, decode_row
+from connector.splunk import alert_action
+from connector.splunk.alert_action import Payload, StashWriter, decode_multivalue, decode_row
 from connector.logs import configure_logging
 from test_actions import (APP_ID, APP_OBJECT, COLLECTOR_APP_ID, KEY_ON_APP, KEY_ON_SP, OTHER_KEY_ON_APP, SP_OBJECT,
                           TENANT, UNKNOWN_KEY, MemoryGraph)
@@ -229,7 +229,7 @@ def test_an_account_without_certificate_gets_its_secret_from_storage_passwords(s
         asked.append((server_uri, session_key, account_name))
         return "stored-secret-value"
 
-    monkeypatch.setattr(alert_action.splunk, "secret_for_account", secret_for_account)
+    monkeypatch.setattr(alert_action.splunkd, "secret_for_account", secret_for_account)
     seen = []
     graph = MemoryGraph()
 

@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from connector import assess as rules
-from connector.correlate import AppContext, Credential, Permission, UsageSummary, secret_facts
+from connector.assess import score as rules
+from connector.assess.correlate import AppContext, Credential, Permission, UsageSummary, secret_facts
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
 GRAPH = "00000003-0000-0000-c000-000000000000"

@@ -14,7 +14,7 @@ import structlog
 import trustme
 from requests.adapters import BaseAdapter
 
-from connector.auth import PinnedSession, TokenProvider, session_for
+from connector.graph.auth import PinnedSession, TokenProvider, session_for
 from connector.config import Account, read_certificate
 from connector.errors import AuthenticationError, ConfigError
 

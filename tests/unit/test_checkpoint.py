@@ -7,8 +7,8 @@ import random
 import pytest
 
 from connector.checkpoint import CheckpointError, FileCheckpointStore, MemoryCheckpointStore
-from connector.correlate import iso
-from connector.harvest import SigninCursor
+from connector.times import iso
+from connector.graph.harvest import SigninCursor
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 28, 0, 0, tzinfo=UTC)

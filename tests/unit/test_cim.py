@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from connector import assess as rules
-from connector import cim
-from connector.correlate import (AppContext, Credential, Permission, UsageSummary, credentials_of, secret_facts,
+from connector.assess import score as rules
+from connector.splunk import cim
+from connector.assess.correlate import (AppContext, Credential, Permission, UsageSummary, credentials_of, secret_facts,
                                  timing)
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)

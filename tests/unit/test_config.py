@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connector import splunk
+from connector.splunk import splunkd
 from connector.config import (CLOUDS, Account, account_from_cli, find_account_for_tenant, load_account,
                               load_accounts, read_certificate, validate_account)
 from connector.errors import ConfigError
@@ -233,7 +233,7 @@ def test_a_masked_client_secret_in_a_conf_file_is_fine(tmp_path):
 
 
 def test_conf_parser_follows_splunk_rules():
-    parsed = splunk.parse_conf_text("top = 1\n[a]\nkey = one \\\ntwo\nKey = x = y\n# comment = no\n[a]\nmore = 2\n")
+    parsed = splunkd.parse_conf_text("top = 1\n[a]\nkey = one \\\ntwo\nKey = x = y\n# comment = no\n[a]\nmore = 2\n")
     assert parsed["default"] == {"top": "1"}
     assert parsed["a"] == {"key": "one \ntwo", "Key": "x = y", "more": "2"}
 
@@ -309,14 +309,14 @@ def test_find_account_for_tenant_with_a_collector_and_a_responder():
         find_account_for_tenant([collector, responder], "contoso.onmicrosoft.com", prefer="responder")
 
 
-# -- splunk.py: app folder and storage/passwords -----------------------------------------------------------
+# -- splunkd.py: app folder and storage/passwords -----------------------------------------------------------
 
 def test_app_dir_discovery():
-    assert splunk.app_dir_from_script("/opt/splunk/etc/apps/TA-entra-app-secrets/bin/entra_app_secrets.py") \
+    assert splunkd.app_dir_from_script("/opt/splunk/etc/apps/TA-entra-app-secrets/bin/entra_app_secrets.py") \
         == "/opt/splunk/etc/apps/TA-entra-app-secrets"
-    assert splunk.default_app_dir({"SPLUNK_HOME": "/opt/splunk"}) == os.path.join(
+    assert splunkd.default_app_dir({"SPLUNK_HOME": "/opt/splunk"}) == os.path.join(
         "/opt/splunk", "etc", "apps", "TA-entra-app-secrets")
-    assert splunk.default_app_dir({}) is None
+    assert splunkd.default_app_dir({}) is None
 
 
 class FakePassword:
@@ -352,20 +352,20 @@ class FakeService:
 def test_secret_is_read_from_the_add_on_realm_by_account_name():
     passwords = FakePasswords([FakePassword("other-app", "prod", "wrong"),
                                FakePassword("TA-entra-app-secrets", "prod", SECRET)])
-    assert splunk.read_account_secret(FakeService(passwords), "prod") == SECRET
+    assert splunkd.read_account_secret(FakeService(passwords), "prod") == SECRET
     assert passwords.lookups == ["TA-entra-app-secrets:prod:"]
 
 
 def test_secret_lookup_falls_back_to_matching_realm_and_username():
     passwords = FakePasswords([FakePassword("other-app", "prod", "wrong"),
                                FakePassword("TA-entra-app-secrets", "prod", SECRET)], by_name=False)
-    assert splunk.read_account_secret(FakeService(passwords), "prod") == SECRET
+    assert splunkd.read_account_secret(FakeService(passwords), "prod") == SECRET
 
 
 def test_missing_secret_says_where_to_put_it():
     service = FakeService(FakePasswords([FakePassword("other-app", "prod", "wrong")]))
     with pytest.raises(ConfigError, match=r"realm TA-entra-app-secrets, username prod"):
-        splunk.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=service)
+        splunkd.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=service)
 
 
 class WritablePasswords(FakePasswords):
@@ -384,11 +384,11 @@ def test_storing_a_secret_replaces_the_previous_one_for_that_account_only():
     passwords = WritablePasswords([FakePassword("TA-entra-app-secrets", "prod", "old"),
                                    FakePassword("TA-entra-app-secrets", "dev", "dev-secret")])
     service = FakeService(passwords)
-    splunk.store_account_secret(service, "prod", SECRET)
-    splunk.store_account_secret(service, "new", "n")
-    assert splunk.read_account_secret(service, "prod") == SECRET
-    assert splunk.read_account_secret(service, "dev") == "dev-secret"
-    assert splunk.read_account_secret(service, "new") == "n"
+    splunkd.store_account_secret(service, "prod", SECRET)
+    splunkd.store_account_secret(service, "new", "n")
+    assert splunkd.read_account_secret(service, "prod") == SECRET
+    assert splunkd.read_account_secret(service, "dev") == "dev-secret"
+    assert splunkd.read_account_secret(service, "new") == "n"
     assert len(passwords.entries) == 3
 
 
@@ -403,7 +403,7 @@ def test_splunkd_refusing_storage_passwords_names_the_capability():
             raise HTTPError(response)
 
     with pytest.raises(ConfigError, match=r"HTTP 403.*list_storage_passwords"):
-        splunk.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=Refusing())
+        splunkd.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=Refusing())
 
 
 def test_a_typed_in_secret_moves_to_storage_passwords_and_is_masked(tmp_path):
@@ -422,7 +422,7 @@ def test_a_typed_in_secret_moves_to_storage_passwords_and_is_masked(tmp_path):
     conf = tmp_path / "local" / "ta_entra_app_secrets_account.conf"
     conf.chmod(0o600)
     passwords = WritablePasswords([])
-    assert splunk.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == ["prod"]
+    assert splunkd.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == ["prod"]
     text = conf.read_text()
     assert SECRET not in text and "# keep this comment" in text
     assert text.count("client_secret = ********") == 2
@@ -431,11 +431,11 @@ def test_a_typed_in_secret_moves_to_storage_passwords_and_is_masked(tmp_path):
         ("TA-entra-app-secrets", "prod", SECRET)]
     accounts = load_accounts(str(tmp_path))  # the conf is usable now
     assert accounts["prod"].client_secret is None and accounts["prod"].auth_method == "secret"
-    assert splunk.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == []  # nothing left to move
+    assert splunkd.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == []  # nothing left to move
 
 
 def test_migration_without_a_local_conf_does_nothing(tmp_path):
-    assert splunk.migrate_plaintext_secrets(FakeService(WritablePasswords([])), str(tmp_path)) == []
+    assert splunkd.migrate_plaintext_secrets(FakeService(WritablePasswords([])), str(tmp_path)) == []
 
 
 def test_a_secret_pasted_into_the_wrong_field_is_not_quoted_back(tmp_path):

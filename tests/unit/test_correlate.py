@@ -1,9 +1,11 @@
 """correlate: credential parsing, timing, usage aggregates (bounded), app context."""
 import datetime as dt
 
-from connector import correlate
-from connector.correlate import (MAX_SOURCE_IPS_PER_KEY, AppContext, UsageTracker, credentials_of, parse_time,
-                                 secret_facts, timing)
+from connector.assess import correlate
+from connector import times
+from connector.assess.correlate import (MAX_SOURCE_IPS_PER_KEY, AppContext, UsageTracker, credentials_of, secret_facts,
+                                        timing)
+from connector.times import parse_time
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
 KEY = "6f1e2a3b-0000-4000-8000-00000000000a"
@@ -123,7 +125,7 @@ def test_usage_buckets_stay_bounded_for_long_windows():
     usage = UsageTracker(window_hours=24 * 30)
     start = NOW - dt.timedelta(days=29)
     for n in range(24 * 29):
-        usage.add_signin(signin(when=correlate.iso(start + dt.timedelta(hours=n)), ip="198.51.100.1"))
+        usage.add_signin(signin(when=times.iso(start + dt.timedelta(hours=n)), ip="198.51.100.1"))
     state = usage.to_state()[KEY]
     assert len(state["hours"]) <= correlate.BUCKETS_PER_WINDOW + 1
     assert usage.summary(KEY).use_count == 24 * 29
@@ -133,7 +135,7 @@ def test_usage_buckets_stay_bounded_for_long_windows():
 
 def test_credentials_and_contexts_survive_the_checkpoint_round_trip():
     import json
-    from connector.correlate import (Permission, context_from_state, context_to_state, credential_from_state,
+    from connector.assess.correlate import (Permission, context_from_state, context_to_state, credential_from_state,
                                      credential_to_state)
     for credential in credentials_of(app(), "application"):
         assert credential_from_state(json.loads(json.dumps(credential_to_state(credential)))) == credential

@@ -4,7 +4,7 @@ import json
 
 from splunklib.modularinput import EventWriter as SplunkEventWriter
 
-from connector.events import CountingWriter, JsonLinesWriter, SplunkStreamWriter, hec_event
+from connector.splunk.events import CountingWriter, JsonLinesWriter, SplunkStreamWriter, hec_event
 
 
 def event(body=None, sourcetype="entra:app:finding"):

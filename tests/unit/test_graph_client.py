@@ -19,12 +19,12 @@ import trustme
 import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from connector.auth import session_for
+from connector.graph.auth import session_for
 from connector.config import Account
 from connector.errors import (DeltaTokenExpired, GraphBadRequest, GraphError, GraphForbidden, GraphNotFound,
                               GraphServerError, GraphThrottled, GraphTransportError, GraphUnauthorized)
-from connector.graph import GraphClient, Page
-from connector.throttle import RetryPolicy
+from connector.graph.client import GraphClient, Page
+from connector.graph.throttle import RetryPolicy
 
 GRAPH = "https://graph.test.example"
 TENANT = "0b1f5c8e-2c4d-4a5e-9f10-7a6b5c4d3e2f"

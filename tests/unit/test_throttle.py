@@ -4,7 +4,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from connector.throttle import RetryPolicy, is_retryable, retry_after_seconds
+from connector.graph.throttle import RetryPolicy, is_retryable, retry_after_seconds
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

@@ -5,8 +5,8 @@ search on them. Change a name there first.
 """
 import uuid
 
-from connector import assess as rules
-from connector.correlate import iso
+from connector.assess import score as rules
+from connector.times import iso
 
 VENDOR_PRODUCT = "Microsoft Entra ID"
 CIM_APP = "Microsoft Entra ID"

@@ -10,50 +10,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from connector.streams import MICROSOFT_GRAPH_APP_ID, NEVER_EXPIRES_YEAR
+from connector.times import UTC, iso, iso_precise, parse_time
+from connector.wellknown import MICROSOFT_GRAPH_APP_ID, NEVER_EXPIRES_YEAR
 
-UTC = dt.timezone.utc
 MAX_SOURCE_IPS_PER_KEY = 50   # enough to say "many"; a botnet must not grow the checkpoint without bound
 MULTI_TENANT_AUDIENCES = {"AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"}
 
 SECRET_TYPES = ("password", "symmetric_key")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-# ----------------------------------------------------------------------------------------------- time
-
-def parse_time(value):
-    """Graph timestamps -> aware UTC datetime, or None. Tolerant: 7 fractional digits, 'Z', odd
-    offsets such as '-8:00' from Microsoft's own report examples (graph-wire-facts §2.4)."""
-    if not value or not isinstance(value, str):
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    date_part, sep, rest = text.partition("T")
-    if sep:
-        # split the time from its offset, pad a one-digit hour offset, cut fractions to microseconds
-        sign_at = max(rest.rfind("+"), rest.rfind("-"))
-        clock, offset = (rest[:sign_at], rest[sign_at:]) if sign_at > 0 else (rest, "")
-        if "." in clock:
-            whole, fraction = clock.split(".", 1)
-            # Python 3.9 (Splunk 9) reads only 3 or 6 fractional digits
-            clock = f"{whole}.{fraction[:6].ljust(6, '0')}"
-        if offset and len(offset.split(":")[0]) == 2:
-            offset = offset[0] + "0" + offset[1:]
-        text = f"{date_part}T{clock}{offset}"
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def iso(value):
-    """Aware datetime -> ISO 8601 UTC with 'Z' (what Graph sends and what the events carry)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_guid(text):
@@ -345,8 +309,3 @@ def context_from_state(state):
     return AppContext(**{**state, "permissions": tuple(Permission(*p) for p in state.get("permissions") or ()),
                          "directory_roles": tuple(state.get("directory_roles") or ()),
                          "owners": tuple(state.get("owners") or ())})
-
-
-def iso_precise(value):
-    """ISO 8601 UTC with microseconds (None stays None): exact, and sortable as text."""
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,4 +1,7 @@
-"""Build the Splunk app tarball: dist/TA-entra-app-secrets-<version>.tar.gz.
+"""Build the Splunk app tarball: dist/TA-entra-app-secrets-<version>.tar.gz (`python3 dev.py package`).
+
+A development step, not part of the installed CLI: it reads the checkout (default/, bin/, ...), which a
+`pip install .` does not carry.
 
 The tarball holds one folder, TA-entra-app-secrets/, with the Splunk app files from the checkout,
 `lib/connector/`, and the runtime dependencies vendored under `lib/` (bin scripts put `../lib` first on
@@ -30,7 +33,7 @@ import tempfile
 from connector import APP_ID
 from connector.logs import configure_logging, get_logger, redact_text
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # devtools/ sits at the checkout's top
 APP_FOLDERS = ("default", "bin", "metadata", "README", "static", "appserver")
 APP_FILES = ("LICENSE", "README.md", "README.txt")
 
@@ -222,17 +225,26 @@ def _write_tarball(staging, top, target):
     os.replace(partial, target)
 
 
-def cli_package(args):
-    """`entra-app-secrets package [--output DIR]`: print the tarball path; 1 with a reason on failure."""
-    configure_logging(getattr(args, "log_level", "INFO"))
+def main(argv=None):
+    """`python -m devtools.package_app [--output DIR] [--source DIR]`: print the tarball path; 1 with a
+    reason on failure."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="package_app", description="Build the Splunk app tarball with the "
+                                     "runtime dependencies vendored under lib/.")
+    parser.add_argument("--output", metavar="DIR", default="dist", help="folder for the tarball (default dist)")
+    parser.add_argument("--source", metavar="DIR", default=REPO_ROOT, help="the checkout to package (default: this one)")
+    parser.add_argument("--log-level", default="WARNING", help="log level of the build's own messages")
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
     try:
-        path = build_package(args.output)
+        path = build_package(args.output, source_dir=args.source)
     except PackagingError as error:
-        print(f"entra-app-secrets package: {error}", file=sys.stderr)
+        print(f"package_app: {error}", file=sys.stderr)
         return 1
     print(path)
     return 0
 
 
-__all__ = ["build_package", "cli_package", "read_app_version", "PackagingError",
-           "WHEEL_REQUIREMENTS", "SDIST_REQUIREMENTS", "PROVIDED_BY_SPLUNK"]
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,10 +12,6 @@ DIRECTORY_PAGE_MAX = 999   # applications / servicePrincipals maximum page size 
 SIGNIN_PAGE_MAX = 1000     # beta auditLogs/signIns maximum page size (§2.1)
 BATCH_MAX = 20             # JSON $batch requests per call (§5)
 
-MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-
-# Graph writes "never expires" as a far-future endDateTime; the portal and PowerShell use 2299 or 9999.
-NEVER_EXPIRES_YEAR = 2299
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from connector import cim, splunk
-from connector.correlate import iso, parse_time
+from connector.splunk import cim
+from connector.splunk import splunkd
+from connector.times import iso, parse_time
 from connector.errors import AddonError, AuthenticationError, ConfigError, GraphError, GraphNotFound
 from connector.logs import get_logger
 
@@ -117,7 +118,7 @@ class ResponseSettings:
         The add-on's own apps are always protected: disabling the collector would blind the add-on, and
         disabling the responder would take away the way back (enable_app).
         """
-        stanza = splunk.read_conf(app_dir, SETTINGS_CONF).get("response", {}) if app_dir else {}
+        stanza = splunkd.read_conf(app_dir, SETTINGS_CONF).get("response", {}) if app_dir else {}
         listed = {part.strip().lower() for part in re.split(r"[\s,;]+", stanza.get("protected_app_ids", ""))
                   if part.strip()}
         own = {account.client_id.lower() for account in accounts if getattr(account, "client_id", None)}
@@ -545,53 +546,3 @@ def audit_fields(outcome, *, account_name=None, tenant_id=None, graph_host=None,
         event["src_user"] = invocation.get("user")
     event["last_used"] = outcome.details.get("last_used", target.last_used)
     return event
-
-
-# --- the CLI: entra-app-secrets respond remove-secret|disable-app|enable-app ------------------------------
-CLI_ACTIONS = {"remove-secret": REMOVE_SECRET, "disable-app": DISABLE_APP, "enable-app": ENABLE_APP}
-
-
-def cli_respond(args, *, graph_factory=None, stdout=None, stderr=None):
-    """Act on one target named by flags; print its audit record (JSON) and the outcome. Exit 0/1/2."""
-    import getpass
-    import json
-    import os
-    import sys
-    from urllib.parse import urlsplit
-
-    from connector import config
-    from connector.checkpoint import FileCheckpointStore
-    from connector.events import default_host
-    from connector.logs import configure_logging, redact
-
-    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    configure_logging(args.log_level)
-    action = CLI_ACTIONS[args.action]
-    try:
-        account = config.account_from_cli(args)
-        app_dir = args.app_dir or splunk.default_app_dir()
-        configured = config.load_accounts(app_dir, check_files=False) if app_dir and os.path.isdir(app_dir) else {}
-        settings = ResponseSettings.load(app_dir, [account, *configured.values()])
-        target = Target.from_fields({
-            "tenant_id": account.tenant_id, "app_id": args.app_id, "object_type": args.object_type,
-            "object_id": args.object_id, "key_id": getattr(args, "key_id", None)}, action)
-    except (ConfigError, TargetError) as exc:
-        print(f"entra-app-secrets: error: {exc}", file=stderr)
-        return 2
-    graph = (graph_factory or _default_graph)(account)
-    journal = Journal(FileCheckpointStore(os.path.join(args.state_dir or "entra-app-secrets-state",
-                                                       "response_journal")))
-    outcome = run_action(action, graph, target, settings, dry_run=args.dry_run, force=args.force,
-                         journal=journal, tenant_id=account.tenant_id)
-    event = redact(audit_fields(outcome, account_name=account.name, tenant_id=account.tenant_id,
-                                graph_host=urlsplit(account.graph_root).hostname,
-                                invocation={"user": getpass.getuser(), "src": default_host()}))
-    print(json.dumps(event, ensure_ascii=False, default=str), file=stdout)
-    print(f"{outcome.outcome}: {outcome.message}", file=stderr)
-    return 0 if outcome.status == "success" else 1
-
-
-def _default_graph(account):
-    from connector.alert_action import default_graph_factory
-
-    return default_graph_factory(account)

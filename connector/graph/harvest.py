@@ -7,12 +7,12 @@ the run). What to do with the records is scan.py's job. Errors are collected as
 """
 import datetime as dt
 
-from connector import streams
-from connector.correlate import iso, iso_precise, parse_time
+from connector.graph import streams
+from connector.times import iso, iso_precise, parse_time
 from connector.errors import DeltaTokenExpired, GraphError, scrub
 from connector.logs import get_logger
 
-log = get_logger("connector.harvest")
+log = get_logger("connector.graph.harvest")
 
 DEFAULT_APP_ROLE_ID = "00000000-0000-0000-0000-000000000000"   # "default access": no permission
 

@@ -23,8 +23,11 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from connector import APP_ID, actions, config, splunk
+from connector import APP_ID, config
+from connector.respond import actions
+from connector.splunk import splunkd
 from connector.checkpoint import FileCheckpointStore
+from connector.graph.client import open_client
 from connector.errors import AddonError, ConfigError
 from connector.logs import configure_logging, get_logger, redact
 
@@ -183,8 +186,6 @@ def _iso_time(epoch):
 # --- accounts and Graph clients, built once per account ------------------------------------------------
 def default_graph_factory(account):
     """The one Graph client for an account, built as the scan builds it."""
-    from connector.scan import open_client
-
     return open_client(account)
 
 
@@ -199,7 +200,7 @@ class Accounts:
             if app_dir:
                 # A client_secret typed into the account conf would stop every account from loading;
                 # the modular input moves it too, but an action may run before any input has.
-                splunk.move_typed_in_secrets(payload.server_uri, payload.session_key, app_dir)
+                splunkd.move_typed_in_secrets(payload.server_uri, payload.session_key, app_dir)
             self.all = config.load_accounts(app_dir) if app_dir else {}
             self.error = None
         except ConfigError as exc:
@@ -220,7 +221,7 @@ class Accounts:
     def graph(self, account):
         if account.name not in self._clients:
             if not account.certificate_path:
-                secret = splunk.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
+                secret = splunkd.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
                 account = account.with_secret(secret)
             self._clients[account.name] = self.graph_factory(account)
         return self._clients[account.name]
@@ -303,7 +304,7 @@ def _first(value):
 def _audit_index(app_dir):
     if not app_dir:
         return None
-    stanza = splunk.read_conf(app_dir, actions.SETTINGS_CONF).get("response", {})
+    stanza = splunkd.read_conf(app_dir, actions.SETTINGS_CONF).get("response", {})
     return (stanza.get("audit_index") or "").strip() or None
 
 
@@ -335,7 +336,7 @@ def main(command, argv, stdin, *, environ=None, graph_factory=default_graph_fact
     action = ALERT_ACTIONS[command]
     try:
         payload = Payload.from_json(stdin.read())
-        rows, failures = run_rows(action, payload, app_dir=splunk.default_app_dir(environ),
+        rows, failures = run_rows(action, payload, app_dir=splunkd.default_app_dir(environ),
                                   splunk_home=splunk_home, graph_factory=graph_factory)
     except (PayloadError, ConfigError) as exc:
         log.error("response.failed", command=command, error=str(exc))

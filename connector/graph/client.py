@@ -16,10 +16,10 @@ import requests
 import urllib3
 
 from connector import __version__
-from connector.auth import session_for
+from connector.graph.auth import TokenProvider, session_for
 from connector.errors import GraphError, GraphTransportError, graph_error_from_response, scrub
 from connector.logs import get_logger
-from connector.throttle import RETRY_AFTER_STATUSES, RetryPolicy, retry_after_seconds
+from connector.graph.throttle import RETRY_AFTER_STATUSES, RetryPolicy, retry_after_seconds
 
 DEFAULT_TIMEOUT = (10, 60)  # (connect, read) seconds
 BATCH_LIMIT = 20            # requests per JSON $batch (graph-wire-facts §5)
@@ -69,7 +69,7 @@ class _TransportFailure(Exception):
 
 
 def _log():
-    return get_logger("connector.graph")
+    return get_logger("connector.graph.client")
 
 
 class GraphClient:
@@ -337,3 +337,8 @@ def _ms_since(started):
 
 
 __all__ = ["GraphClient", "Page", "RequestStats"]
+
+
+def open_client(account):
+    """The Graph client for an account (MSAL token provider over the account's pinned session)."""
+    return GraphClient(account, TokenProvider(account, session_for(account)))

@@ -7,7 +7,7 @@ informational. An expired secret nobody uses cannot be abused any more: its scor
 """
 from dataclasses import dataclass
 
-from connector.streams import MICROSOFT_GRAPH_APP_ID
+from connector.wellknown import MICROSOFT_GRAPH_APP_ID
 
 SIGNATURE_ID = "CTD-000008"
 SIGNATURE = "Microsoft Entra app with client secrets"

@@ -22,7 +22,7 @@ _TRACE_SUFFIX = re.compile(r"\s*\bTrace ID:")
 
 
 def _log():
-    return get_logger("connector.auth")
+    return get_logger("connector.graph.auth")
 
 
 class PinnedSession(requests.Session):

@@ -122,7 +122,15 @@ class GraphServerError(GraphError):
 
 
 class GraphTransportError(GraphError):
-    """No usable answer: connection refused or reset, timeout, TLS failure, truncated or non-JSON body."""
+    """No usable answer: connection refused or reset, timeout, TLS failure, truncated or non-JSON body.
+
+    `sent_nothing`: the request provably never reached the server (a write may be sent again);
+    `permanent`: the same request meets the same failure (an untrusted certificate): not retried."""
+
+    def __init__(self, *args, sent_nothing=False, permanent=False, **kwargs):
+        self.sent_nothing = sent_nothing
+        self.permanent = permanent
+        super().__init__(*args, **kwargs)
 
 
 STATUS_TO_ERROR = {

@@ -11,10 +11,12 @@ import pytest
 
 from connector.graph.auth import TokenProvider
 from connector.config import Account
-from connector.errors import AuthenticationError, DeltaTokenExpired, GraphForbidden, GraphTransportError
+from connector.errors import (AuthenticationError, DeltaTokenExpired, GraphForbidden, GraphThrottled,
+                              GraphTransportError, GraphUnauthorized)
 from connector.graph.client import GraphClient
 from connector.graph.throttle import RetryPolicy
 from entra_simulator import Simulator
+from entra_simulator.throttling import Throttler
 
 SIGNIN_FILTER = "signInEventTypes/any(t: t eq 'servicePrincipal')"
 TOKEN_ROUTE = "POST /{tenant}/oauth2/v2.0/token"
@@ -46,15 +48,37 @@ def account_for(sim, identity="collector", *, secret=False, **overrides):
     return account.with_secret(app.secret) if secret else account
 
 
+class FakeClock:
+    """The simulator's throttle clock and the client's sleep, one timeline: a wait moves time on, at once."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.waits = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 class RecordingSleep:
-    """Really sleeps (the simulator's throttle is real) and records every wait asked for."""
+    """Records every wait asked for; nothing sleeps (faults count requests, not seconds)."""
 
     def __init__(self):
         self.waits = []
 
     def __call__(self, seconds):
         self.waits.append(seconds)
-        time.sleep(seconds)
+
+
+def throttle_on_fake_clock(sim, option):
+    """Turn the simulator's throttling on with its token buckets on a FakeClock (Throttler takes a clock)."""
+    sim.set_throttle(option)
+    clock = FakeClock()
+    sim.throttler = sim.graph.throttler = Throttler(sim.throttler.limits, sim.tenant_id, clock=clock)
+    return clock
 
 
 def client_for(account, sleep=None, policy=None):
@@ -158,10 +182,11 @@ def test_429_retry_after_is_honoured(sim):
 
 
 def test_real_reports_throttle_is_waited_out_never_earlier(sim):
-    sim.set_throttle({"reports_requests": 2, "reports_window_s": 1.0})
-    sleep = RecordingSleep()
+    # the reports bucket refills on a fake clock that only the client's waits move: a request sent
+    # before Retry-After has passed would be refused again, and nothing waits for real
+    clock = throttle_on_fake_clock(sim, {"reports_requests": 2, "reports_window_s": 1.0})
     params = {"$filter": SIGNIN_FILTER, "$top": "5"}
-    with client_for(account_for(sim), sleep=sleep) as client:
+    with client_for(account_for(sim), sleep=clock.sleep) as client:
         pages = []
         for page in client.iter_pages("/auditLogs/signIns", params=params, api="beta"):
             pages.append(page)
@@ -169,12 +194,27 @@ def test_real_reports_throttle_is_waited_out_never_earlier(sim):
                 break
     statuses = [r.status for r in graph_requests(sim)]
     throttled = statuses.count(429)
-    assert throttled and len(sleep.waits) == throttled == client.stats.throttled
-    assert all(wait > 0 for wait in sleep.waits)
+    assert throttled == 3  # 2 requests a second, 5 pages: the 3rd, 4th and 5th wait
+    assert len(clock.waits) == throttled == client.stats.throttled
+    assert all(wait > 0 for wait in clock.waits)
+    assert client.stats.throttle_wait_s == pytest.approx(sum(clock.waits))
     # waiting exactly Retry-After is enough, never too early: every 429 is followed by a success
     assert all(after == 200 for before, after in zip(statuses, statuses[1:]) if before == 429)
     assert statuses[-1] == 200
     assert [len(page.items) for page in pages] == [5] * 5
+
+
+def test_waiting_less_than_retry_after_is_refused_again(sim):
+    # the other half of "exactly": the simulator's Retry-After is not generous, so the test above
+    # would catch a client that waited less
+    clock = throttle_on_fake_clock(sim, {"reports_requests": 1, "reports_window_s": 1.0})
+    short = RetryPolicy(max_attempts=2)
+    params = {"$filter": SIGNIN_FILTER, "$top": "1"}
+    with client_for(account_for(sim), policy=short, sleep=lambda seconds: clock.sleep(seconds * 0.9)) as client:
+        client.get("/auditLogs/signIns", params=params, api="beta")
+        with pytest.raises(GraphThrottled):
+            client.get("/auditLogs/signIns", params=params, api="beta")
+    assert [r.status for r in graph_requests(sim)] == [200, 429, 429]
 
 
 def test_revoked_token_is_refreshed_once_mid_walk(sim):
@@ -186,18 +226,52 @@ def test_revoked_token_is_refreshed_once_mid_walk(sim):
     assert len(token_requests(sim)) == 2 and client.stats.retries == 1
 
 
-def test_expired_token_is_replaced_before_use(sim):
+def test_expired_token_is_replaced_before_use(sim, monkeypatch):
     original = sim.identity.token_lifetime
     sim.identity.token_lifetime = 1
     try:
-        with client_for(account_for(sim)) as client:
+        tokens = RecordingTokens(account_for(sim))
+        with GraphClient(tokens.account, tokens, sleep=RecordingSleep()) as client:
             client.get("/applications", params={"$top": "1"})
-            time.sleep(1.1)  # the first token has expired on the simulator's clock
+            old_token = tokens.issued[-1]
+            # two seconds later on the one clock MSAL and the simulator both read (time.time), not waited for
+            real_time = time.time
+            monkeypatch.setattr(time, "time", lambda: real_time() + 2.0)
+            with pytest.raises(GraphUnauthorized, match="expired"):
+                GraphClient(account_for(sim), StaticToken(old_token), sleep=RecordingSleep()).get(
+                    "/applications", params={"$top": "1"})
             client.get("/applications", params={"$top": "1"})
     finally:
         sim.identity.token_lifetime = original
+    statuses = [r.status for r in recorded(sim) if r.path.startswith("/v1.0/")]
     assert len(token_requests(sim)) == 2
-    assert all(r.status == 200 for r in recorded(sim))
+    # the refused replay of the old token is the only 401: the client itself never sent an expired token
+    assert statuses == [200, 401, 401, 200]
+
+
+class RecordingTokens(TokenProvider):
+    """The real provider, remembering every token it handed out."""
+
+    def __init__(self, account):
+        super().__init__(account)
+        self.issued = []
+
+    def token(self):
+        self.issued.append(super().token())
+        return self.issued[-1]
+
+
+class StaticToken:
+    """A token provider that always offers the same token (to replay an expired one)."""
+
+    def __init__(self, token):
+        self._token = token
+
+    def token(self):
+        return self._token
+
+    def invalidate(self):
+        pass
 
 
 @pytest.mark.parametrize("fault", ["truncated_body", "connection_reset", "http_503"])

@@ -563,16 +563,19 @@ def test_without_the_ca_bundle_the_private_ca_is_not_trusted_and_not_retried(tls
     assert "certificate verify failed" in str(caught.value).lower()
 
 
-def test_a_write_to_a_closed_port_is_retried_because_nothing_was_sent():
+def test_a_write_to_a_refusing_port_is_retried_because_nothing_was_sent():
     import socket
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    account = Account(name="closed", tenant_id=TENANT, client_id=CLIENT, graph_host=f"https://127.0.0.1:{port}")
-    waits = []
-    client = GraphClient(account, FakeTokens(), policy=RetryPolicy(max_attempts=3, jitter=0), sleep=waits.append)
-    with pytest.raises(GraphTransportError, match="ConnectionError"):
-        client.post("/applications/1/removePassword", {"keyId": "k"})
+    # a port bound for the whole test but never listening: every connect is refused, and no other
+    # process can take the number meanwhile (a closed port's number can be reused by anyone)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        account = Account(name="closed", tenant_id=TENANT, client_id=CLIENT, graph_host=f"https://127.0.0.1:{port}")
+        waits = []
+        client = GraphClient(account, FakeTokens(), policy=RetryPolicy(max_attempts=3, jitter=0), sleep=waits.append)
+        with pytest.raises(GraphTransportError, match="ConnectionError") as caught:
+            client.post("/applications/1/removePassword", {"keyId": "k"})
+    assert caught.value.sent_nothing and not caught.value.permanent
     assert client.stats.requests == 3 and waits == [1.0, 2.0]
 
 
@@ -588,3 +591,87 @@ def test_batch_keeps_retrying_while_each_round_makes_progress():
     answers = client.batch(requests_)
     assert all(answers[name]["status"] == 200 for name in "abcd")
     assert len(transport.sent) == 4 and waits == [1.0, 1.0, 1.0]
+
+
+# -- what may be repeated, what is counted, what is logged ------------------------------------------------
+
+def test_a_write_is_repeated_after_503_but_not_after_504():
+    client, transport, waits, _ = make_client([answer(503, b"busy", {"Retry-After": "0.25"}), answer(204)])
+    assert client.post("/applications/1/removePassword", {"keyId": "k"}) is None
+    assert len(transport.sent) == 2 and waits == [0.25]
+    # a 504 says the gateway gave up waiting, not that Graph did nothing: the write may have happened
+    client, transport, waits, _ = make_client([answer(504, b"gateway", {"Retry-After": "0.25"})])
+    with pytest.raises(GraphServerError):
+        client.post("/applications/1/removePassword", {"keyId": "k"})
+    assert len(transport.sent) == 1 and waits == []
+
+
+def test_a_read_after_504_is_repeated():
+    client, _, waits, _ = make_client([answer(504, b"gateway", {"Retry-After": "0.25"}), answer(200, {})])
+    assert client.get("/applications") == {} and waits == [0.25]
+
+
+def test_retry_after_as_an_http_date_waits_until_that_moment_on_the_servers_clock():
+    headers = {"Retry-After": "Tue, 01 Dec 2026 21:00:42 GMT", "Date": "Tue, 01 Dec 2026 21:00:00 GMT"}
+    client, _, waits, _ = make_client([answer(429, graph_error("TooManyRequests"), headers), answer(200, {})])
+    assert client.get("/applications") == {} and waits == [42.0]
+
+
+def test_401_then_429_refreshes_once_and_still_waits():
+    client, transport, waits, tokens = make_client([answer(401, graph_error("InvalidAuthenticationToken")),
+                                                    throttled("1.5"), answer(401, graph_error("x")),
+                                                    ])
+    with pytest.raises(GraphUnauthorized):
+        client.get("/applications")  # the refresh is spent: a second 401, even after a wait, is final
+    assert tokens.invalidations == 1 and waits == [1.5] and len(transport.sent) == 3
+
+
+def test_throttle_wait_seconds_count_waits_after_429_only():
+    policy = RetryPolicy(backoff_initial=0.5, jitter=0)
+    requests_ = [{"id": name, "method": "GET", "url": f"/x/{name}"} for name in "ab"]
+    client, _, waits, _ = make_client([
+        throttled("2.128"), answer(200, {}),                                        # 2.128 s throttled
+        answer(500, graph_error("generalException")), answer(200, {}),              # 0.5 s backoff: not throttling
+        batch_echo(throttle_ids={"b"}, retry_after={"b": "1.25"}), batch_echo(),    # 1.25 s throttled in $batch
+    ], policy=policy)
+    client.get("/applications")
+    client.get("/servicePrincipals")
+    client.batch(requests_)
+    assert waits == [2.128, 0.5, 1.25]
+    assert client.stats.throttle_wait_s == pytest.approx(3.378)
+    assert client.stats.as_dict()["throttle_wait_s"] == 3.378
+    assert client.stats.as_dict()["retries"] == 3 and client.stats.throttled == 2
+
+
+@pytest.fixture
+def log_lines():
+    """The real logging pipeline at a chosen level, into a buffer; yields (configure(level), lines())."""
+    from connector import logs
+    buffer = io.StringIO()
+
+    def configure(level):
+        logs.configure_logging(level, stream=buffer)
+
+    def lines():
+        return [json.loads(line) for line in buffer.getvalue().splitlines()]
+    yield configure, lines
+    logs.reset_logging()
+
+
+def test_per_request_lines_are_debug_while_waits_and_errors_are_info_and_warning(log_lines):
+    configure, lines = log_lines
+    configure("INFO")
+    script = [answer(200, {"value": []})] * 5 + [throttled("1"), answer(200, {}), answer(404, graph_error("nf"))]
+    client, _, _, _ = make_client(script)
+    for _ in range(5):
+        client.get("/applications")
+    client.get("/servicePrincipals")
+    with pytest.raises(GraphNotFound):
+        client.get("/servicePrincipals/x")
+    events = [(line["level"], line["event"]) for line in lines()]
+    assert events == [("info", "graph.retry"), ("warning", "graph.error")]
+    configure("DEBUG")
+    client, _, _, _ = make_client([answer(200, {"value": []})])
+    client.get("/applications")
+    debug = [line for line in lines() if line["event"] == "graph.request"]
+    assert len(debug) == 1 and debug[0]["level"] == "debug" and debug[0]["status"] == 200

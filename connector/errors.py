@@ -228,3 +228,11 @@ def graph_error_from_response(status, body, headers=None, *, method=None, path=N
     hint = permission_hint(method, path) if cls is GraphForbidden else None
     return cls(status, code, message, request_id, client_request_id,
                method=method, path=path, hint=hint, retry_after=retry_after)
+
+
+def error_record(stage, error):
+    """{stage, code, message, request_id}: one harvest error as the health event lists it (no token)."""
+    if isinstance(error, GraphError):
+        return {"stage": stage, "code": error.code or str(error.status or ""), "message": str(error),
+                "request_id": error.request_id}
+    return {"stage": stage, "code": type(error).__name__, "message": scrub(error), "request_id": None}

@@ -1,36 +1,40 @@
 """Walk the Graph collections in streams.py, page by page, and yield records.
 
-The harvester only reads: it knows which requests to send (the streams table), how to batch per-object
-reads 20 to a $batch, and which failures to record and step over (one app whose owners 404 must not end
-the run). What to do with the records is scan.py's job. Errors are collected as
-{stage, code, message, request_id} for the harvest health event; they never carry a token.
+The harvester only reads: it knows which requests to send (the streams table) and which failures to
+record and step over. The work is split by job: collection walks and the delta check are here,
+per-object detail reads (batched 20 to a $batch) are graph/details.py's `DetailReader`, and the sign-in
+cursor is graph/signin_cursor.py. What to do with the records is scan.py's job. Errors are collected
+as {stage, code, message, request_id} for the harvest health event; they never carry a token.
 """
-import datetime as dt
-
 from connector.graph import streams
-from connector.times import iso, iso_precise, parse_time
-from connector.errors import DeltaTokenExpired, GraphError, scrub
+from connector.graph.details import DEFAULT_APP_ROLE_ID, DetailReader  # noqa: F401 - re-exported
+from connector.graph.signin_cursor import SigninCursor  # noqa: F401 - scan.py imports it from here
+from connector.errors import DeltaTokenExpired, GraphError, error_record
 from connector.logs import get_logger
 
 log = get_logger("connector.graph.harvest")
-
-DEFAULT_APP_ROLE_ID = "00000000-0000-0000-0000-000000000000"   # "default access": no permission
 
 
 class Harvester:
     def __init__(self, client):
         self.client = client
         self.errors = []
-        self._resource_roles = {}      # resource SP id -> {appRoleId: (appId, displayName, value)}
+        self.details = DetailReader(client, self.errors)
 
     def record_error(self, stage, error):
-        if isinstance(error, GraphError):
-            entry = {"stage": stage, "code": error.code or str(error.status or ""), "message": str(error),
-                     "request_id": error.request_id}
-        else:
-            entry = {"stage": stage, "code": type(error).__name__, "message": str(error), "request_id": None}
+        entry = error_record(stage, error)
         self.errors.append(entry)
         return entry
+
+    # ------------------------------------------------------------------------------ per object
+
+    def per_object(self, stream, object_ids):
+        """Yield (object_id, [items] or a single object or None) for each id (graph/details.py)."""
+        return self.details.per_object(stream, object_ids)
+
+    def permissions(self, assignments_by_sp):
+        """{sp id: [(resource appId, resource name, permission value)]} (graph/details.py)."""
+        return self.details.permissions(assignments_by_sp)
 
     # ------------------------------------------------------------------------------- collections
 
@@ -68,84 +72,6 @@ class Harvester:
         except GraphError as error:
             self.record_error("role_assignments", error)
         return found
-
-    # ------------------------------------------------------------------------------ per object
-
-    def per_object(self, stream, object_ids):
-        """Yield (object_id, [items] or a single object or None) for each id, 20 ids to a $batch.
-
-        An inner error is recorded and yields None for that object; a collection that spills past one
-        page follows its nextLink with ordinary GETs (rare: an app with more than 999 assignments).
-        """
-        pending = list(dict.fromkeys(object_ids))
-        for start in range(0, len(pending), streams.BATCH_MAX):
-            chunk = pending[start:start + streams.BATCH_MAX]
-            requests = [{"id": str(index), "method": "GET", "url": stream.url(object_id)}
-                        for index, object_id in enumerate(chunk)]
-            try:
-                answers = self.client.batch(requests, api=stream.api)
-            except GraphError as error:
-                self.record_error(stream.name, error)
-                for object_id in chunk:
-                    yield object_id, None
-                continue
-            for index, object_id in enumerate(chunk):
-                yield object_id, self._batch_answer(stream, object_id, answers.get(str(index)))
-
-    def _batch_answer(self, stream, object_id, answer):
-        if not answer:
-            self.errors.append({"stage": stream.name, "code": "missingBatchResponse",
-                                "message": f"no answer for {stream.path.format(id=object_id)}", "request_id": None})
-            return None
-        status, body = answer.get("status"), answer.get("body") or {}
-        if not isinstance(status, int) or not 200 <= status < 300:
-            error = body.get("error") if isinstance(body, dict) else None
-            error = error if isinstance(error, dict) else {}
-            inner = error.get("innerError") or error.get("innererror") or {}
-            self.errors.append({
-                "stage": stream.name, "code": error.get("code") or str(status),
-                "message": scrub(f"GET {stream.path.format(id=object_id)} HTTP {status}: {error.get('message') or ''}"),
-                "request_id": inner.get("request-id") if isinstance(inner, dict) else None})
-            return None
-        if "value" not in body:
-            return body
-        items = list(body.get("value") or [])
-        next_link = body.get("@odata.nextLink")
-        if next_link:
-            try:
-                items.extend(self.client.iter_items(next_link, api=stream.api))
-            except GraphError as error:
-                self.record_error(stream.name, error)
-        return items
-
-    def permissions(self, assignments_by_sp):
-        """{sp id: [(resource appId, resource name, permission value)]} resolved through each resource
-        service principal's appRoles, read once per resource (batched)."""
-        resources = {a.get("resourceId") for items in assignments_by_sp.values() for a in items or ()}
-        unknown = [resource for resource in resources if resource and resource not in self._resource_roles]
-        for resource_id, resource in self.per_object(streams.RESOURCE_APP_ROLES, unknown):
-            roles = {}
-            if isinstance(resource, dict):
-                for role in resource.get("appRoles") or ():
-                    roles[(role.get("id") or "").lower()] = (resource.get("appId") or "",
-                                                              resource.get("displayName") or "",
-                                                              role.get("value") or role.get("displayName") or "")
-            self._resource_roles[resource_id] = roles
-        resolved = {}
-        for sp_id, items in assignments_by_sp.items():
-            names = []
-            for assignment in items or ():
-                role_id = (assignment.get("appRoleId") or "").lower()
-                if not role_id or role_id == DEFAULT_APP_ROLE_ID:
-                    continue
-                known = self._resource_roles.get(assignment.get("resourceId"), {}).get(role_id)
-                if known:
-                    names.append(known)
-                else:
-                    # an app role the resource no longer publishes: keep the id so it is not hidden
-                    names.append(("", assignment.get("resourceDisplayName") or "", role_id))
-            resolved[sp_id] = names
-        return resolved
 
     # ------------------------------------------------------------------------------------ delta
 
@@ -202,93 +128,3 @@ class Harvester:
             self.record_error("app_credential_activity", error)
 
 
-# --------------------------------------------------------------------------------- sign-in cursor
-
-class SigninCursor:
-    """Where the sign-in read stands, so a restart neither loses nor repeats a sign-in.
-
-    Graph returns sign-ins newest first, so a run cannot simply remember "read up to here" per page.
-    The state says instead:
-      high_water  newest createdDateTime read (or the top of the last finished range);
-      recent      {id: createdDateTime} read at or after high_water - overlap - margin: the next run
-                  re-reads from high_water - overlap (late-arriving sign-ins) and skips these;
-      gap         the still-unread bottom [lower, upper] of a range a crash interrupted, with the ids
-                  already read inside it ({id: createdDateTime}, bounded by the overlap and one second).
-    All three stay bounded by the sign-in rate times the overlap, never by the size of a run. The caller
-    commits `to_state()` after each page's events were written and flushed (commit after write).
-    """
-
-    MARGIN = dt.timedelta(minutes=1)
-
-    def __init__(self, state, *, now, lookback_hours, overlap_minutes, max_catch_up_days=30):
-        state = state or {}
-        self.now = now
-        self.overlap = dt.timedelta(minutes=overlap_minutes)
-        self.high_water = parse_time(state.get("high_water"))
-        self.recent = dict(state.get("recent") or {})
-        gap = state.get("gap")
-        self.gap = dict(gap) if gap else None
-        if self.high_water is None:
-            self.first_lower = now - dt.timedelta(hours=lookback_hours)
-        else:
-            # never further back than Graph keeps sign-ins (30 days with P1/P2)
-            self.first_lower = max(self.high_water - self.overlap, now - dt.timedelta(days=max_catch_up_days))
-        self.newest_seen = None
-        self._previous_page = set()     # paging is consistent, but a replayed page must not repeat
-
-    def ranges(self):
-        """Yield (lower, upper, skip) to read this run: an interrupted range's rest first, then the new one.
-
-        `skip` holds the ids read before this range that it covers again; it is taken when the range
-        starts (a generator), so what the first range read is skipped by the second.
-        """
-        if self.gap:
-            yield (parse_time(self.gap["lower"]), parse_time(self.gap["upper"]),
-                   {**(self.gap.get("skip") or {}), **self.recent})
-        yield (self.first_lower, self.now, dict(self.recent))
-
-    def already_read(self, record_id, skip):
-        return record_id in skip or record_id in self._previous_page
-
-    def page_read(self, lower, records, skip):
-        """Account for one page (already written). Returns nothing; updates the state to commit."""
-        times = [(record_id, when) for record_id, when in
-                 ((r.get("id"), parse_time(r.get("createdDateTime"))) for r in records) if record_id and when]
-        if not times:
-            return
-        newest = max(when for _, when in times)
-        oldest = min(when for _, when in times)
-        self.newest_seen = max(self.newest_seen or newest, newest)
-        if self.high_water is None or newest > self.high_water:
-            self.high_water = newest
-        for record_id, when in times:
-            self.recent[record_id] = iso_precise(when)
-        self._previous_page = {record_id for record_id, _ in times}
-        # The rest of this range is [lower, ceil(oldest)]; ids read up to that second are skipped there.
-        upper = _ceil_second(oldest)
-        upper_stamp = iso_precise(upper)
-        previous = (self.gap or {}).get("skip") or {}
-        carried = {record_id: stamp for record_id, stamp in {**skip, **previous, **self.recent}.items()
-                   if stamp <= upper_stamp}
-        self.gap = {"lower": iso(lower), "upper": iso(upper), "skip": carried}
-        self._prune_recent()
-
-    def range_done(self, upper):
-        self.gap = None
-        self._previous_page = set()
-        if self.high_water is None or upper > self.high_water:
-            self.high_water = upper
-        self._prune_recent()
-
-    def _prune_recent(self):
-        horizon = iso_precise(self.high_water - self.overlap - self.MARGIN)
-        self.recent = {record_id: stamp for record_id, stamp in self.recent.items() if stamp >= horizon}
-
-    def to_state(self):
-        return {"high_water": iso_precise(self.high_water) if self.high_water else None,
-                "recent": self.recent, "gap": self.gap}
-
-
-def _ceil_second(value):
-    floor = value.replace(microsecond=0)
-    return floor if floor == value else floor + dt.timedelta(seconds=1)

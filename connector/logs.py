@@ -37,6 +37,10 @@ _SECRET_NAME_ENDINGS = (
 )
 
 
+# Names secret only as a whole: an Azure SAS URL's signature (`sig=`) opens the resource by itself;
+# a storage connection string's `AccountKey=` is the account's key.
+_SECRET_NAMES = ("sig", "accountkey")
+
 # Paging cursors are called tokens but open nothing; a nextLink's $skiptoken must stay readable.
 _CURSOR_NAME_ENDINGS = ("skiptoken", "deltatoken", "continuationtoken", "pagetoken", "nexttoken")
 
@@ -44,6 +48,8 @@ _CURSOR_NAME_ENDINGS = ("skiptoken", "deltatoken", "continuationtoken", "pagetok
 def is_secret_name(name):
     """True when a key or parameter name says its value is secret material."""
     normalized = re.sub(r"[^a-z0-9]", "", str(name).lower())
+    if normalized in _SECRET_NAMES:
+        return True
     return normalized.endswith(_SECRET_NAME_ENDINGS) and not normalized.endswith(_CURSOR_NAME_ENDINGS)
 
 
@@ -63,6 +69,12 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)(?!\[REDACTED)[A-Za-z0-9\-._~+/]+=*")
 # The second pattern catches three long base64url segments whose header was encoded differently.
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _THREE_SEGMENT_TOKEN = re.compile(r"(?<![\w.-])[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}(?![\w-])")
+# Tokens that are not JWTs: opaque access tokens of Microsoft accounts and some resources start
+# "EwA".."EwD" (base64 of a binary blob, hundreds of characters); refresh tokens are opaque too, today
+# "0.A"/"1.A" followed by base64url segments joined by dots, in older and documented samples
+# "AwABAAAA"/"AQABAAAA". Long enough (60+) that a word, a version or a key id never matches.
+_OPAQUE_ACCESS_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_.-])Ew[A-D][A-Za-z0-9+/_-]{60,}={0,2}")
+_REFRESH_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_.-])(?:[01]\.A|A[wQ]ABAAAA)[A-Za-z0-9+/_.-]{60,}={0,2}")
 # Entra client secrets since 2021: 3 characters (the hint Graph shows), a digit, "Q~", then 31-34
 # more: 40 characters in all. Same shape as Microsoft's AadClientAppIdentifiableCredentials rule
 # and gitleaks' azure-ad-client-secret rule.
@@ -75,7 +87,9 @@ _QUOTED_PAIR = re.compile(
     r"(?P<nq>[\"']?)(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P=nq)(?P<sep>\s*[:=]\s*)"
     r"(?P<vq>[\"'])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)")
 # name=value (form bodies, query strings, environment dumps) and "name: value"; the name decides.
-_BARE_PAIR = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>=|:[ \t]*)(?P<value>[^\s&\"',;}\]<>]+)")
+# The value is matched in a lookahead so that it is not consumed: in "failed: X-Api-Token: abc" the
+# value of "failed" would otherwise swallow the name "X-Api-Token" and its secret would be skipped.
+_BARE_PAIR = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>=|:[ \t]*)(?=(?P<value>[^\s&\"',;}\]<>]+))")
 # <session_key>...</session_key> in splunkd's modular input XML on stdin
 _XML_ELEMENT = re.compile(r"<(?P<name>[A-Za-z_][\w.-]*)>(?P<value>[^<]+)</(?P=name)>")
 
@@ -86,16 +100,31 @@ def _looks_like_material(value):
     return len(value) >= 16 or not value.isalpha()
 
 
-def _replace_named_value(match):
+def _secret_value(match):
     value = match.group("value")
     if not is_secret_name(match.group("name")) or not value or value.startswith(REDACTED[:-1]):
-        return match.group(0)
-    if match.re is _BARE_PAIR and match.group("sep").startswith(":") and not _looks_like_material(value):
+        return False
+    return not (match.re is _BARE_PAIR and match.group("sep").startswith(":") and not _looks_like_material(value))
+
+
+def _replace_named_value(match):
+    if not _secret_value(match):
         return match.group(0)
     start, end = match.span("value")
     offset = match.start()
     whole = match.group(0)
     return whole[:start - offset] + REDACTED + whole[end - offset:]
+
+
+def _redact_bare_pairs(text):
+    pieces, cursor = [], 0
+    for match in _BARE_PAIR.finditer(text):
+        if match.start() < cursor or not _secret_value(match):
+            continue  # inside a value already replaced, or not secret
+        start, end = match.span("value")
+        pieces += [text[cursor:start], REDACTED]
+        cursor = end
+    return "".join(pieces) + text[cursor:]
 
 
 def redact_text(text):
@@ -109,10 +138,12 @@ def redact_text(text):
     text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
     text = _QUOTED_PAIR.sub(_replace_named_value, text)
-    text = _BARE_PAIR.sub(_replace_named_value, text)
+    text = _redact_bare_pairs(text)
     text = _XML_ELEMENT.sub(_replace_named_value, text)
     text = _JWT.sub(REDACTED, text)
     text = _THREE_SEGMENT_TOKEN.sub(REDACTED, text)
+    text = _OPAQUE_ACCESS_TOKEN.sub(REDACTED, text)
+    text = _REFRESH_TOKEN.sub(REDACTED, text)
     return _ENTRA_CLIENT_SECRET.sub(REDACTED, text)
 
 

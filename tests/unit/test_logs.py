@@ -1,5 +1,8 @@
 """Log redaction and log destinations, asserted on the bytes the real logger writes."""
+import base64
+import hashlib
 import io
+import re
 import json
 import logging
 import logging.handlers
@@ -19,6 +22,25 @@ RSA_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEArsaKEYBYTES\n-----EN
 ENCRYPTED_KEY = ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wENCRYPTED\n"
                  "-----END ENCRYPTED PRIVATE KEY-----")
 SESSION_KEY = "192ad5d6Zq^y0ZE5GeS8jXbSHh3u_GZ0QmNe^aMx0nq3PjfHklL2k9"
+# Token shapes Entra issues that are not "eyJ..." JWTs (values made up, shapes as issued):
+# an opaque access token (Microsoft accounts, some resources): "EwA".."EwD" + base64 of a binary blob
+OPAQUE_ACCESS_TOKEN = "EwBwA8l6BAAUbDba3x2OMJElkF7gJ4z/VbCPEz0AAf6h" + base64.b64encode(
+    hashlib.sha512(b"opaque access token").digest() * 6).decode()
+# refresh tokens: today "0.A" + base64url segments joined by dots; the documented sample form "AwABAAAA..."
+REFRESH_TOKEN = ("0.AXEAv4j5cvGGr0GRqy180BHbR8pNb3k2lQ1WbQvX7nZ4o2txAHs." + "AgABAAEAAAD--DLA3VO7QrddgJg7WevrAgDs_wUA9P-"
+                 + base64.urlsafe_b64encode(hashlib.sha512(b"refresh").digest() * 4).decode().rstrip("="))
+LEGACY_REFRESH_TOKEN = "AwABAAAAvPM1KaPlrEqdFSBzjqfTGAMxZGUTdM0t4B4" + base64.b64encode(
+    hashlib.sha512(b"legacy refresh").digest() * 3).decode()
+# a JWT whose header JSON has a space after "{": base64url "eyAi...", not "eyJ"
+SPACED_JWT = ("eyAiYWxnIjogIlJTMjU2IiwgInR5cCI6ICJKV1QiLCAia2lkIjogIm5PbzNaRHJPRFhFSzFqS1doWHNsSFJfS1hFZyIgfQ"
+              ".eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20ifQ.U2lnbmF0dXJlQnl0ZXNPZlRoZVNwYWNlZEhlYWRlcg")
+# an unsigned JWT ({"alg":"none"}): segments too short for the three-segment rule
+UNSIGNED_JWT = "eyJhbGciOiJub25lIn0.eyJhcHBpZCI6IjEyMyJ9.c2ln"
+# Entra's client secret format: 3 characters (the hint), "8Q~", 34 more
+BRIEF_FORM_SECRET = "abc8Q~" + "Zx9.Kp_2mN~wQ7rT-vY3uB6iO1sD4fG8hJ0k"[:34]
+BASIC_CREDENTIALS = "c3ZjLWNvbGxlY3RvcjpXaW50ZXIyMDI2IQ=="
+SAS_SIGNATURE = "q4Wz%2BkL0r9XvJmN2pQe7%2FtY5%3D"
+STORAGE_ACCOUNT_KEY = base64.b64encode(hashlib.sha512(b"storage account key").digest()).decode()
 GUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 THUMBPRINT = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
 
@@ -69,6 +91,44 @@ SHAPE_CASES = [
      SESSION_KEY),
     ("sessionKey parameter", {"detail": f"POST sessionKey={SESSION_KEY}"}, SESSION_KEY),
     ("api token header", {"detail": "X-Api-Token: 9f8e7d6c5b4a"}, "9f8e7d6c5b4a"),
+    ("secret pair after a prose label", {"detail": "request failed: X-Api-Token: 9f8e7d6c5b4a"}, "9f8e7d6c5b4a"),
+    ("opaque access token anywhere", {"detail": f"cached {OPAQUE_ACCESS_TOKEN} until 10:00"}, OPAQUE_ACCESS_TOKEN),
+    ("Authorization Bearer with an opaque access token",
+     {"detail": f"Authorization: Bearer {OPAQUE_ACCESS_TOKEN}"}, OPAQUE_ACCESS_TOKEN),
+    ("Basic credentials in an Authorization header", {"detail": f"Authorization: Basic {BASIC_CREDENTIALS}"},
+     BASIC_CREDENTIALS),
+    ("MSAL refresh token anywhere", {"detail": f"redeemed {REFRESH_TOKEN} for graph"}, REFRESH_TOKEN),
+    ("refresh token of the documented sample form", {"detail": f"got {LEGACY_REFRESH_TOKEN}"}, LEGACY_REFRESH_TOKEN),
+    ("refresh token in a form body", {"body": f"grant_type=refresh_token&refresh_token={REFRESH_TOKEN}&scope=x"},
+     REFRESH_TOKEN),
+    ("JWT with a spaced header anywhere", {"detail": f"assertion {SPACED_JWT} rejected"}, SPACED_JWT),
+    ("unsigned JWT anywhere", {"detail": f"token {UNSIGNED_JWT} has no signature"}, UNSIGNED_JWT),
+    ("Entra client secret in its documented format", {"detail": f"new secret {BRIEF_FORM_SECRET}"}, BRIEF_FORM_SECRET),
+    ("client_assertion JWT in a form body", {"body": f"client_assertion={SPACED_JWT}&client_id={GUID}"}, SPACED_JWT),
+    ("SAS signature in a URL",
+     {"url": f"https://acct.blob.core.windows.net/c/b.csv?sv=2022-11-02&sr=b&sp=r&sig={SAS_SIGNATURE}&se=2026"},
+     SAS_SIGNATURE),
+    ("storage account key in a connection string",
+     {"detail": f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={STORAGE_ACCOUNT_KEY};EndpointSuffix=x"},
+     STORAGE_ACCOUNT_KEY),
+]
+CASES = {case[0]: case for case in SHAPE_CASES}
+
+# Each redaction rule and a case only it catches: with the rule switched off, that case leaks.
+RULE_WITNESSES = [
+    ("_PEM_PRIVATE_KEY", "RSA private key"),
+    ("_AUTHORIZATION_VALUE", "Basic credentials in an Authorization header"),
+    ("_BEARER", "bearer with an opaque token"),
+    ("_URL_PASSWORD", "password in a proxy URL"),
+    ("_QUOTED_PAIR", "access_token in JSON text"),
+    ("_BARE_PAIR", "client_secret in a form body"),
+    ("_XML_ELEMENT", "Splunk session key in modular input XML"),
+    ("_JWT", "unsigned JWT anywhere"),
+    ("_THREE_SEGMENT_TOKEN", "JWT with a spaced header anywhere"),
+    ("_ENTRA_CLIENT_SECRET", "Entra client secret in its documented format"),
+    ("_OPAQUE_ACCESS_TOKEN", "opaque access token anywhere"),
+    ("_REFRESH_TOKEN", "MSAL refresh token anywhere"),
+    ("_SECRET_NAMES", "SAS signature in a URL"),
 ]
 
 
@@ -79,6 +139,32 @@ def test_secret_material_never_reaches_the_log(captured, what, fields, material)
     assert material not in written, what
     assert logs.REDACTED in written
     assert len(captured()) == 1, "one JSON line per event"
+
+
+def _leaks(case):
+    _what, fields, material = case
+    return material in repr(logs.redact(fields))
+
+
+@pytest.mark.parametrize("rule, witness", RULE_WITNESSES, ids=[rule for rule, _ in RULE_WITNESSES])
+def test_every_redaction_rule_is_needed(monkeypatch, rule, witness):
+    assert not _leaks(CASES[witness])
+    never = () if rule == "_SECRET_NAMES" else re.compile(r"(?!)")
+    monkeypatch.setattr(logs, rule, never)
+    assert _leaks(CASES[witness]), f"{witness!r} is still redacted without {rule}: the rule proves nothing"
+
+
+def test_every_rule_has_a_witness():
+    # a rule added to logs.py without a case only it catches is a rule no test would miss
+    rules = {name for name, value in vars(logs).items() if isinstance(value, re.Pattern)}
+    assert len(rules) >= 12
+    assert rules - {rule for rule, _ in RULE_WITNESSES} == set()
+
+
+def test_the_sas_and_account_key_names_do_not_hide_cim_fields():
+    kept = {"signature": "Microsoft Entra app with client secrets", "signature_id": "CTD-000008",
+            "key_id": GUID, "sign_in_audience": "AzureADMyOrg", "sigma": "1.5"}
+    assert logs.redact(kept) == kept
 
 
 @pytest.mark.parametrize("key", ["secret", "client_secret", "password", "token", "refresh_token", "assertion",

@@ -85,11 +85,23 @@ def client_for(account, sleep=None, policy=None):
     return GraphClient(account, TokenProvider(account), sleep=sleep or RecordingSleep(), policy=policy)
 
 
-def recorded(sim):
+def _is_graph(record):
+    return record.path.startswith(("/v1.0/", "/beta/"))
+
+
+def recorded(sim, graph=None):
     """The simulator's request log once it has caught up: it records a request after writing the
-    answer, so the client can hold the answer a moment before the record exists."""
+    answer, so the client can hold the answer a moment before the record exists.
+
+    graph: how many Graph requests the client sent (client.stats.requests): wait for that many records,
+    a condition rather than a guess at time. Without it, wait until the log stops growing."""
+    deadline = time.monotonic() + 10.0
+    if graph is not None:
+        while sum(1 for record in sim.requests if _is_graph(record)) < graph and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return list(sim.requests)
     seen, stable_since = -1, time.monotonic()
-    while time.monotonic() - stable_since < 0.05:
+    while time.monotonic() - stable_since < 0.05 and time.monotonic() < deadline:
         count = len(sim.requests)
         if count != seen:
             seen, stable_since = count, time.monotonic()
@@ -97,12 +109,13 @@ def recorded(sim):
     return list(sim.requests)
 
 
-def token_requests(sim):
-    return [record for record in recorded(sim) if record.route == TOKEN_ROUTE]
+def token_requests(sim, graph=None):
+    return [record for record in recorded(sim, graph) if record.route == TOKEN_ROUTE]
 
 
-def graph_requests(sim):
-    return [record for record in recorded(sim) if record.path.startswith(("/v1.0/", "/beta/"))]
+def graph_requests(sim, client=None):
+    """The Graph requests the simulator served; with `client`, all that client sent are waited for."""
+    return [record for record in recorded(sim, client.stats.requests if client else None) if _is_graph(record)]
 
 
 def application_ids(sim):
@@ -126,7 +139,7 @@ def test_token_by_secret_reads_graph(sim):
     with client_for(account) as client:
         assert client.get("/applications", params={"$top": "1", "$select": "id"})["value"]
     assert account.auth_method == "secret"
-    assert [record.status for record in token_requests(sim)] == [200]
+    assert [record.status for record in token_requests(sim, client.stats.requests)] == [200]
 
 
 def test_bad_secret_is_aadsts7000215_without_the_secret(sim):
@@ -164,7 +177,7 @@ def test_walk_applications_across_pages_exactly_once(sim):
         ids = [item["id"] for page in pages for item in page.items]
     assert len(ids) == len(set(ids)) and set(ids) == expected
     assert len(pages) == -(-len(expected) // page_size)
-    graph_gets = graph_requests(sim)
+    graph_gets = graph_requests(sim, client)
     assert len(graph_gets) == len(pages) and client.stats.requests == len(pages)
     assert all(r.status == 200 for r in graph_gets)
 
@@ -192,7 +205,7 @@ def test_real_reports_throttle_is_waited_out_never_earlier(sim):
             pages.append(page)
             if len(pages) == 5:
                 break
-    statuses = [r.status for r in graph_requests(sim)]
+    statuses = [r.status for r in graph_requests(sim, client)]
     throttled = statuses.count(429)
     assert throttled == 3  # 2 requests a second, 5 pages: the 3rd, 4th and 5th wait
     assert len(clock.waits) == throttled == client.stats.throttled
@@ -214,7 +227,7 @@ def test_waiting_less_than_retry_after_is_refused_again(sim):
         client.get("/auditLogs/signIns", params=params, api="beta")
         with pytest.raises(GraphThrottled):
             client.get("/auditLogs/signIns", params=params, api="beta")
-    assert [r.status for r in graph_requests(sim)] == [200, 429, 429]
+    assert [r.status for r in graph_requests(sim, client)] == [200, 429, 429]
 
 
 def test_revoked_token_is_refreshed_once_mid_walk(sim):
@@ -222,8 +235,8 @@ def test_revoked_token_is_refreshed_once_mid_walk(sim):
     with client_for(account_for(sim)) as client:
         ids = [item["id"] for item in client.iter_items("/applications", params={"$top": "5", "$select": "id"})]
     assert set(ids) == application_ids(sim) and len(ids) == len(set(ids))
-    assert [r.status for r in graph_requests(sim)].count(401) == 1
-    assert len(token_requests(sim)) == 2 and client.stats.retries == 1
+    assert [r.status for r in graph_requests(sim, client)].count(401) == 1
+    assert len(token_requests(sim, client.stats.requests)) == 2 and client.stats.retries == 1
 
 
 def test_expired_token_is_replaced_before_use(sim, monkeypatch):
@@ -243,8 +256,8 @@ def test_expired_token_is_replaced_before_use(sim, monkeypatch):
             client.get("/applications", params={"$top": "1"})
     finally:
         sim.identity.token_lifetime = original
-    statuses = [r.status for r in recorded(sim) if r.path.startswith("/v1.0/")]
-    assert len(token_requests(sim)) == 2
+    statuses = [r.status for r in recorded(sim, graph=4) if _is_graph(r)]
+    assert len(token_requests(sim, graph=4)) == 2
     # the refused replay of the old token is the only 401: the client itself never sent an expired token
     assert statuses == [200, 401, 401, 200]
 
@@ -301,7 +314,7 @@ def test_403_is_graph_forbidden_with_code_request_id_and_permission(sim):
             client.get("/auditLogs/signIns", params={"$filter": SIGNIN_FILTER}, api="beta")
     error = caught.value
     assert error.status == 403 and error.code == "Authorization_RequestDenied"
-    served = [r for r in graph_requests(sim) if r.status == 403]
+    served = [r for r in graph_requests(sim, client) if r.status == 403]
     assert len(served) == 1 and error.request_id == served[0].request_id
     assert "AuditLog.Read.All" in str(error)
 

@@ -81,8 +81,12 @@ class GraphTransport:
             return retrying(self._attempt, method, url, params, json_body, headers, refreshed)
         except GraphError as error:
             self.stats.errors += 1
-            _log().warning("graph.error", method=method, path=path_of(url), status=error.status, code=error.code,
-                           request_id=error.request_id, error=str(error))
+            # Graph failing (throttled past the budget, 5xx, no answer) is a WARNING; a refusal the caller
+            # expects and handles (404 on an already removed secret, 410 delta reset, 403) is INFO
+            failing = error.status is None or error.status == 429 or error.status >= 500
+            (_log().warning if failing else _log().info)(
+                "graph.error", method=method, path=path_of(url), status=error.status, code=error.code,
+                request_id=error.request_id, error=str(error))
             raise
 
     def note_wait(self, retry_state, method, url, **fields):

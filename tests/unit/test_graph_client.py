@@ -668,8 +668,12 @@ def test_per_request_lines_are_debug_while_waits_and_errors_are_info_and_warning
     client.get("/servicePrincipals")
     with pytest.raises(GraphNotFound):
         client.get("/servicePrincipals/x")
-    events = [(line["level"], line["event"]) for line in lines()]
-    assert events == [("info", "graph.retry"), ("warning", "graph.error")]
+    events = [(line["level"], line["event"], line.get("status")) for line in lines()]
+    assert events == [("info", "graph.retry", 429), ("info", "graph.error", 404)]
+    client, _, _, _ = make_client([answer(500, graph_error("generalException"))], policy=RetryPolicy(max_attempts=1))
+    with pytest.raises(GraphServerError):
+        client.get("/applications")
+    assert [(line["level"], line["event"], line["status"]) for line in lines()][-1] == ("warning", "graph.error", 500)
     configure("DEBUG")
     client, _, _, _ = make_client([answer(200, {"value": []})])
     client.get("/applications")

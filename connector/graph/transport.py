@@ -92,7 +92,7 @@ class GraphTransport:
     def note_wait(self, retry_state, method, url, **fields):
         """before_sleep: count the wait that is about to start and say why at INFO (one line per wait)."""
         failure = retry_state.outcome.exception()
-        wait = retry_state.upcoming_sleep
+        wait = retry_state.next_action.sleep  # tenacity set it just before calling before_sleep
         self.stats.retries += 1
         if getattr(failure, "throttled", getattr(failure, "status", None) == 429):
             self.stats.throttle_wait_s += wait

@@ -215,13 +215,13 @@ def read_certificate(path):
     except OSError as exc:
         raise ConfigError(f"certificate_path {path!r} cannot be read ({exc.strerror}); check the path and that "
                           f"the user running Splunk may read it") from None
-    return certificate_from_pem(data, where=f"{path!r}", setting="certificate_path")
+    return certificate_from_pem(data, label=f"certificate_path {path!r}")
 
 
-def certificate_from_pem(data, *, where="the certificate field", setting="certificate"):
+def certificate_from_pem(data, *, label="certificate"):
     """Check PEM text (bytes or str) holding an RSA private key and its certificate; CertificateMaterial.
 
-    The messages name `setting` and `where` (a path, or the field), never any of the PEM's content.
+    The messages start with `label` (the field, or the field and its path), never any of the PEM's content.
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -231,27 +231,27 @@ def certificate_from_pem(data, *, where="the certificate field", setting="certif
     key_block = _pem_block(data, b"PRIVATE KEY")
     cert_block = _pem_block(data, b"CERTIFICATE")
     if key_block is None and cert_block is None:
-        raise ConfigError(f"{setting}: {where} is not PEM text; it must hold the PEM private key "
-                          f"and the PEM certificate registered on the app, each a block starting with -----BEGIN")
+        raise ConfigError(f"{label} is not PEM text; it must hold the PEM private key and the PEM certificate "
+                          f"registered on the app, each a block starting with -----BEGIN")
     if key_block is None or cert_block is None:
         missing = "private key" if key_block is None else "certificate"
-        raise ConfigError(f"{setting}: {where} is missing the {missing}; it must hold both the PEM private "
-                          f"key and the PEM certificate registered on the app")
+        raise ConfigError(f"{label} is missing the {missing}; it must hold both the PEM private key and the PEM "
+                          f"certificate registered on the app")
     try:
         key = serialization.load_pem_private_key(key_block, password=None)
     except TypeError:
-        raise ConfigError(f"{setting}: the private key in {where} is encrypted; give it unencrypted (Splunk "
-                          f"encrypts the field itself)") from None
+        raise ConfigError(f"the private key in {label} is encrypted; give it unencrypted (Splunk encrypts the "
+                          f"field itself)") from None
     except ValueError:
-        raise ConfigError(f"{setting}: the private key in {where} is not a valid PEM key") from None
+        raise ConfigError(f"the private key in {label} is not a valid PEM key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError(f"{setting}: the private key in {where} is not RSA; Entra ID app certificates must be RSA")
+        raise ConfigError(f"the private key in {label} is not RSA; Entra ID app certificates must be RSA")
     try:
         cert = x509.load_pem_x509_certificate(cert_block)
     except ValueError:
-        raise ConfigError(f"{setting}: the certificate in {where} is not a valid PEM certificate") from None
+        raise ConfigError(f"the certificate in {label} is not a valid PEM certificate") from None
     if cert.public_key().public_numbers() != key.public_key().public_numbers():
-        raise ConfigError(f"{setting}: the private key in {where} does not belong to its certificate")
+        raise ConfigError(f"the private key in {label} does not belong to its certificate")
     der = cert.public_bytes(serialization.Encoding.DER)
     return CertificateMaterial(
         private_key_pem=key_block.decode("ascii"),
@@ -279,15 +279,14 @@ def _pem_block(data, label_suffix):
     return match.group(0) if match else None
 
 
-def _validity_problem(material, setting, now):
+def _validity_problem(material, label, now):
     not_before = datetime.datetime.fromisoformat(material.not_before) if material.not_before else None
     not_after = datetime.datetime.fromisoformat(material.not_after)
     if now > not_after:
-        return (f"{setting}: the certificate expired on {not_after.date().isoformat()}; register a new "
-                f"certificate on the app and store it here")
+        return (f"{label} expired on {not_after.date().isoformat()}; register a new certificate on the app and "
+                f"store it here")
     if not_before and now < not_before:
-        return (f"{setting}: the certificate is not valid before {not_before.date().isoformat()}; use a "
-                f"certificate that is valid now")
+        return f"{label} is not valid before {not_before.date().isoformat()}; use a certificate that is valid now"
     return None
 
 
@@ -357,15 +356,15 @@ def _credential_problems(fields, now, check_files):
     except ConfigError as exc:
         problems.append(str(exc))
     if material is not None:
-        problem = _validity_problem(material, "certificate" if pem else "certificate_path", now)
+        problem = _validity_problem(material, "certificate" if pem else f"certificate_path {path!r}", now)
         if problem:
             problems.append(problem)
     if kind == CERTIFICATE and not (pem or path):
-        problems.append("certificate: credential_type is certificate but no certificate is stored; paste or "
-                        "upload the PEM private key and certificate")
+        problems.append("certificate is empty but credential_type is certificate; paste or upload the PEM "
+                        "private key and certificate")
     elif kind == CLIENT_SECRET and not secret and check_files:
-        problems.append("client_secret: credential_type is client_secret but no client secret is stored; "
-                        "enter the app's client secret")
+        problems.append("client_secret is empty but credential_type is client_secret; enter the app's client "
+                        "secret")
     return problems
 
 

@@ -167,13 +167,13 @@ def _clear_fields(splunkd, name, fields, migrate):
         for key in placeholders:
             fields.pop(key)
     fields.update({key: value for key, value in stored.items() if key in ENCRYPTED_ACCOUNT_FIELDS})
+    if fields.get("client_secret") == LEGACY_PLACEHOLDER:  # the secret is in the old realm
+        fields.pop("client_secret")
     legacy = None
     if not fields.get("client_secret") and _may_have_legacy_secret(fields):
         legacy = splunkd.password(LEGACY_REALM, name)
         if legacy:
             fields["client_secret"] = legacy
-    if fields.get("client_secret") == LEGACY_PLACEHOLDER:
-        fields.pop("client_secret")
     if migrate and (typed_in or legacy):
         _move_into_ucc_realm(splunkd, name, fields, moved=sorted(typed_in) + (["client_secret"] if legacy else []),
                              legacy=bool(legacy))

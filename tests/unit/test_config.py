@@ -382,10 +382,10 @@ def test_good_fields_have_no_problem(valid_pem):
      "graph_host 'https://graph.example.net/v1.0' must be a host only (no path or query)"),
     ({"credential_type": "password"}, "credential_type 'password' must be certificate or client_secret"),
     ({"proxy_port": "99999"}, "proxy_port '99999' must be a port number from 1 to 65535"),
-    ({"credential_type": "certificate"}, "certificate: credential_type is certificate but no certificate is stored; "
-                                         "paste or upload the PEM private key and certificate"),
-    ({"credential_type": "client_secret"}, "client_secret: credential_type is client_secret but no client secret "
-                                           "is stored; enter the app's client secret"),
+    ({"credential_type": "certificate"}, "certificate is empty but credential_type is certificate; paste or upload "
+                                         "the PEM private key and certificate"),
+    ({"credential_type": "client_secret"}, "client_secret is empty but credential_type is client_secret; enter the "
+                                           "app's client secret"),
     ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle '/nonexistent/ca.pem' is not a readable file; paste the CA "
                                            "certificate as PEM text instead, or fix the path"),
 ])
@@ -396,30 +396,30 @@ def test_each_bad_field_is_one_sentence_naming_it(changes, sentence):
 def test_an_expired_certificate_says_the_date(valid_pem):
     expired = certificate_pem(datetime.datetime(2024, 1, 1, tzinfo=UTC), datetime.datetime(2025, 3, 31, tzinfo=UTC))
     assert account_problems(good_fields(certificate=expired), now=NOW) == [
-        "certificate: the certificate expired on 2025-03-31; register a new certificate on the app and store it here"]
+        "certificate expired on 2025-03-31; register a new certificate on the app and store it here"]
     # `now` decides: the valid one has expired by 2027-06
     later = datetime.datetime(2027, 6, 1, tzinfo=UTC)
     assert account_problems(good_fields(certificate=valid_pem), now=later) == [
-        "certificate: the certificate expired on 2027-01-01; register a new certificate on the app and store it here"]
+        "certificate expired on 2027-01-01; register a new certificate on the app and store it here"]
 
 
 def test_a_not_yet_valid_certificate_says_the_date():
     future = certificate_pem(datetime.datetime(2026, 9, 15, tzinfo=UTC), datetime.datetime(2028, 1, 1, tzinfo=UTC))
     assert account_problems(good_fields(certificate=future), now=NOW) == [
-        "certificate: the certificate is not valid before 2026-09-15; use a certificate that is valid now"]
+        "certificate is not valid before 2026-09-15; use a certificate that is valid now"]
 
 
 def test_a_certificate_without_its_private_key(valid_pem):
     only_cert = valid_pem[valid_pem.index("-----BEGIN CERTIFICATE-----"):]
     problems = account_problems(good_fields(certificate=only_cert), now=NOW)
-    assert problems == ["certificate: the certificate field is missing the private key; it must hold both the PEM "
-                        "private key and the PEM certificate registered on the app"]
+    assert problems == ["certificate is missing the private key; it must hold both the PEM private key and the PEM "
+                        "certificate registered on the app"]
 
 
 def test_text_that_is_not_a_pem():
     problems = account_problems(good_fields(certificate="MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"), now=NOW)
-    assert problems == ["certificate: the certificate field is not PEM text; it must hold the PEM private key "
-                        "and the PEM certificate registered on the app, each a block starting with -----BEGIN"]
+    assert problems == ["certificate is not PEM text; it must hold the PEM private key and the PEM certificate "
+                        "registered on the app, each a block starting with -----BEGIN"]
     assert account_problems(good_fields(ca_bundle="-----BEGIN CERTIFICATE-----\nnot base64\n"
                                                   "-----END CERTIFICATE-----\n"), now=NOW) == [
         "ca_bundle does not hold a valid PEM certificate; paste the CA certificate(s) that sign the authority and "
@@ -439,7 +439,7 @@ def test_every_problem_at_once_and_no_secret_quoted(valid_pem):
     fields = {"tenant_id": "x", "client_id": SECRET, "cloud": "z", "client_secret": SECRET, "certificate": key_only,
               "proxy_password": SECRET}
     problems = account_problems(fields, now=NOW)
-    assert [p.split(" ")[0] for p in problems] == ["tenant_id", "client_id", "cloud", "certificate:"]
+    assert [p.split(" ")[0] for p in problems] == ["tenant_id", "client_id", "cloud", "certificate"]
     text = " ".join(problems)
     assert "PRIVATE KEY-----\n" not in text and key_only.splitlines()[1] not in text
 

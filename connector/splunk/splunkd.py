@@ -5,6 +5,7 @@ Accounts and settings come through splunkd's REST API (connector/splunk/settings
 app folder is only where bin/ lives. Log paths under $SPLUNK_HOME are connector.logs.splunk_log_path.
 """
 import contextlib
+import re
 
 from connector import APP_ID
 # The app folder helpers and the conf syntax live with the CLI's conf files; kept here under their old names.
@@ -54,6 +55,19 @@ def splunkd_errors(server_uri, doing, capability):
         raise ConfigError(f"splunkd at {server_uri} answered HTTP {exc.status} {exc.reason} while {doing}; "
                           f"see splunkd.log") from None
     except OSError as exc:  # refused, timed out, reset, TLS handshake
-        reason = exc.strerror or str(exc) or type(exc).__name__
+        reason = _short_reason(exc)
         raise ConfigError(f"no answer from splunkd at {server_uri} while {doing} ({reason}); check that splunkd "
                           f"is running and its management port answers") from None
+
+
+def _short_reason(exc):
+    """"Connection refused" or "timed out", not requests' nested repr of the connection pool."""
+    if exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    errno_text = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if errno_text:
+        return errno_text.group(1).strip()
+    if "timed out" in text.lower():
+        return "timed out"
+    return type(exc).__name__

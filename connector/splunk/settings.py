@@ -76,12 +76,13 @@ class Splunkd:
     def conf_file(self, name, realm):
         """solnlib's ConfFile, which writes a stanza's encrypted fields exactly as UCC's handlers do."""
         from solnlib.conf_manager import ConfManager
+        from solnlib.soln_exceptions import ConfManagerException
 
         manager = ConfManager(self.session_key, APP_ID, owner="nobody", realm=realm, **self._where)
         _with_timeout(manager._rest_client)
         try:
             return manager.get_conf(name)
-        except Exception:  # noqa: BLE001 - solnlib's ConfManagerException: the file exists in no layer yet
+        except ConfManagerException:  # the file exists in no layer yet
             return manager.create_conf(name)
 
     def stanzas(self, conf_name):

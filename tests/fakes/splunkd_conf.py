@@ -187,12 +187,13 @@ def save_like_ucc(fake, conf_name, stanza, fields, encrypted, app="TA-entra-app-
     from urllib.parse import urlsplit
 
     from solnlib.conf_manager import ConfManager
+    from solnlib.soln_exceptions import ConfManagerException
 
     parts = urlsplit(fake.server_uri)
     manager = ConfManager(fake.session_key, app, realm=f"__REST_CREDENTIAL__#{app}#configs/conf-{conf_name}",
                           scheme="https", host=parts.hostname, port=parts.port)
     try:
         conf = manager.get_conf(conf_name)
-    except Exception:  # noqa: BLE001 - solnlib's ConfManagerException: no such file yet
+    except ConfManagerException:  # no such file yet
         conf = manager.create_conf(conf_name)
     conf.update(stanza, dict(fields), [key for key in encrypted if key in fields])

@@ -362,7 +362,7 @@ def _credential_problems(fields, now, check_files):
     if kind == CERTIFICATE and not (pem or path):
         problems.append("certificate is empty but credential_type is certificate; paste or upload the PEM "
                         "private key and certificate")
-    elif kind == CLIENT_SECRET and not secret and check_files:
+    elif kind == CLIENT_SECRET and not secret and check_files:  # (the CLI's conf has none: $ENTRA_CLIENT_SECRET)
         problems.append("client_secret is empty but credential_type is client_secret; enter the app's client "
                         "secret")
     return problems

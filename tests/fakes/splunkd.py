@@ -189,9 +189,9 @@ class FakeSplunkd:
 
     def _storage_passwords(self, request):
         method, app, owner = request.method, request.app, request.owner
-        if len(request.rest) > 1:
-            return _error(404, "ERROR", f"Not Found: storage/passwords/{'/'.join(request.rest)}", request.query)
-        name = request.rest[0] if request.rest else None
+        # The entity name may hold "/" unencoded: UCC's realm does ("#configs/conf-..."), and splunklib
+        # re-encodes entity links with "/" kept, so every UCC account edit (solnlib's 409 path) sends it so.
+        name = "/".join(request.rest) if request.rest else None
         needed = READ_CAPABILITY if method == "GET" else WRITE_CAPABILITY
         if needed in self.denied:
             return self._refused(needed, request.query)

@@ -69,9 +69,9 @@ def account_fields(simulator, **changes):
 
 
 def save_certificate_account(splunkd, simulator, **changes):
-    save_like_ucc(splunkd, ACCOUNT_CONF, ACCOUNT, account_fields(
-        simulator, credential_type="certificate", certificate=pem_text(simulator.collector.certificate_path),
-        ca_bundle=pem_text(simulator.ca_path), **changes), ENCRYPTED)
+    save_like_ucc(splunkd, ACCOUNT_CONF, ACCOUNT, account_fields(simulator, **{
+        "credential_type": "certificate", "certificate": pem_text(simulator.collector.certificate_path),
+        "ca_bundle": pem_text(simulator.ca_path), **changes}), ENCRYPTED)
 
 
 def save_secret_account(splunkd, simulator, secret, **changes):
@@ -204,6 +204,20 @@ def test_encrypted_fields_are_one_credential_per_stanza_chunked_as_solnlib_does(
     assert account.auth_method == "certificate" and account.ca_pem and account.verify is True
 
 
+def test_a_credential_another_process_created_first_is_updated_not_fatal(splunkd, simulator):
+    """After a restart every input starts at once, each moving the same old secret: solnlib answers a 409 by
+    updating the entry (POST to the entity), and the run goes on."""
+    legacy_account(splunkd, simulator, client_secret="typed-in-value")
+    sep = "``splunk_cred_sep``"
+    splunkd.put(APP_ID, UCC_REALM, f"{ACCOUNT}{sep}1", "stale chunk from another process")
+    account = settings.read_account(splunkd.server_uri, splunkd.session_key, ACCOUNT)
+    assert account.client_secret == "typed-in-value"
+    stored = {user: text for (_, realm, user), text in splunkd.stored().items() if realm == UCC_REALM}
+    assert json.loads(stored[f"{ACCOUNT}{sep}1"]) == {"client_secret": "typed-in-value"}
+    assert ("POST", 409) in [(r.method, r.status) for r in splunkd.requests]
+    assert settings.read_account(splunkd.server_uri, splunkd.session_key, ACCOUNT).client_secret == "typed-in-value"
+
+
 def test_the_add_on_proxy_and_log_level_come_from_the_settings_conf(splunkd, simulator):
     save_like_ucc(splunkd, "ta_entra_app_secrets_settings", "proxy",
                   {"proxy_enabled": "1", "proxy_type": "http", "proxy_url": "proxy.corp", "proxy_port": "3128",
@@ -328,6 +342,43 @@ def test_a_bad_field_is_one_sentence_in_validate_arguments_and_in_the_health_eve
     assert harvest["status"] == "failure" and [e["message"] for e in harvest["errors"]] == [sentence]
     assert f"ERROR entra_app_secrets://{ACCOUNT}: {sentence}" in result.stderr
     assert simulator.requests == [] or all(r.app != simulator.collector.client_id for r in simulator.requests)
+
+
+def expired_certificate_pem():
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old collector")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(datetime.datetime(2023, 1, 1, tzinfo=datetime.timezone.utc))
+            .not_valid_after(datetime.datetime(2024, 2, 29, tzinfo=datetime.timezone.utc))
+            .sign(key, hashes.SHA256()))
+    return (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+@pytest.mark.parametrize("certificate, sentence", [
+    (expired_certificate_pem, "account 'sim': certificate expired on 2024-02-29; register a new certificate on the "
+                              "app and store it here"),
+    (lambda: "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "account 'sim': certificate is not PEM text; it must hold the PEM "
+                                             "private key and the PEM certificate registered on the app, each a "
+                                             "block starting with -----BEGIN"),
+], ids=["expired", "not-pem"])
+def test_a_bad_certificate_in_storage_is_one_sentence_at_validation(simulator, splunkd, splunk_home, certificate,
+                                                                    sentence):
+    material = certificate()
+    save_certificate_account(splunkd, simulator, certificate=material)
+    checked = validate(splunk_home, {"account": ACCOUNT}, splunkd.server_uri, splunkd.session_key)
+    assert checked.returncode == 1
+    assert re.search(r"<message>(.*)</message>", checked.stdout).group(1) == sentence
+    needle = material.splitlines()[1] if "\n" in material else material
+    assert needle not in checked.stdout + checked.stderr
 
 
 # ------------------------------------------------------------------------------- error paths

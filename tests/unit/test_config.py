@@ -1,4 +1,5 @@
-"""Accounts from fields, .conf files and CLI flags; account_problems, one sentence per field; certificates as\nPEM text or a file."""
+"""Accounts from fields, .conf files and CLI flags; account_problems, one sentence per field; certificates as
+PEM text or a file."""
 import argparse
 import datetime
 import hashlib

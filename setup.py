@@ -25,6 +25,9 @@ RUNTIME = [
     "splunk-sdk>=2.1,<3",
     "tenacity>=8.2,<10",
     "structlog>=23.1",
+    # accounts and settings through splunkd's REST API, encrypted fields as UCC stores them; 8.x adds
+    # OpenTelemetry and grpcio (compiled), which a pure-Python lib/ cannot carry
+    "solnlib>=7.0,<8",
 ]
 
 setup(

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(APP_DIR, "lib"))
 
 from splunklib.modularinput import Argument, EventWriter, Scheme, Script  # noqa: E402
 
-from connector.splunk import modinput, splunkd  # noqa: E402
+from connector.splunk import modinput, settings  # noqa: E402
 from connector.errors import AddonError  # noqa: E402
 from connector.logs import configure_logging, get_logger  # noqa: E402
 
@@ -30,7 +30,7 @@ class EntraAppSecretsInput(Script):
                               "service-principal sign-ins through Microsoft Graph, and writes a finding per client secret.")
         scheme.use_external_validation = True
         scheme.use_single_instance = False
-        scheme.add_argument(_argument("account", "Account", "Stanza name in ta_entra_app_secrets_account.conf",
+        scheme.add_argument(_argument("account", "Account", "An account from Configuration > Accounts",
                                       required=True))
         scheme.add_argument(_argument("signin_lookback_hours", "Sign-in lookback (hours)",
                                       "How far back the first run reads sign-ins; also the window for use counts "
@@ -48,16 +48,20 @@ class EntraAppSecretsInput(Script):
 
     def validate_input(self, definition):
         # splunkd shows the exception text to the admin: it must say what to fix
-        metadata = definition.metadata
-        splunkd.move_typed_in_secrets(metadata.get("server_uri"), metadata.get("session_key"), APP_DIR)
+        # (accounts come through splunkd's REST API with the session key it hands us, never from local/)
         modinput.input_settings(definition.parameters)
-        modinput.input_account(APP_DIR, definition.parameters)
+        modinput.input_account(definition.metadata, definition.parameters)
 
     def stream_events(self, inputs, ew):
+        # [logging] loglevel from Splunk Web, read at every run: a change applies at the next run
+        level = settings.log_level(inputs.metadata.get("server_uri"), inputs.metadata.get("session_key"),
+                                   default=os.environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"))
         for stanza, params in inputs.inputs.items():
             # splunkd starts one process per input: a log file each, so no two processes rotate one file
-            configure_logging(os.environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"),
-                              splunk_log_name=f"{LOG_NAME}_{stanza.split('://', 1)[-1]}")
+            try:
+                configure_logging(level, splunk_log_name=f"{LOG_NAME}_{stanza.split('://', 1)[-1]}")
+            except ValueError:  # a mistyped level must not stop the input
+                configure_logging("INFO", splunk_log_name=f"{LOG_NAME}_{stanza.split('://', 1)[-1]}")
             log = get_logger("bin.entra_app_secrets")
             try:
                 summary = modinput.run_input(APP_DIR, stanza, params, inputs.metadata, ew)

@@ -53,6 +53,11 @@ WHEEL_REQUIREMENTS = (
     "typing-extensions==4.16.0",   # structlog on Python < 3.11
     "deprecation==2.1.0",          # splunk-sdk
     "packaging==26.3",             # deprecation
+    # accounts and settings through splunkd (connector/splunk/settings.py); 7.0.0 is the newest without
+    # OpenTelemetry and grpcio (compiled), and supports Python 3.9
+    "solnlib==7.0.0",
+    "sortedcontainers==2.4.0",     # solnlib (imported by its package __init__)
+    "defusedxml==0.7.1",           # solnlib
 )
 # no wheel on PyPI, pure Python: built locally from the sdist (3.x needs Python 3.13)
 SDIST_REQUIREMENTS = ("splunk-sdk==2.1.1",)

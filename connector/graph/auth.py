@@ -9,9 +9,11 @@ we set, so an account's ca_bundle would be silently ignored (simulator-notes.md)
 comes only from the account.
 """
 import re
+import ssl
 
 import msal
 import requests
+from requests.adapters import HTTPAdapter
 
 from connector.errors import AuthenticationError, ConfigError, scrub
 from connector.logs import get_logger
@@ -28,12 +30,15 @@ def _log():
 class PinnedSession(requests.Session):
     """A requests.Session whose verify, proxies and timeout cannot be overridden by the environment."""
 
-    def __init__(self, *, verify=True, proxies=None, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, *, verify=True, proxies=None, timeout=DEFAULT_TIMEOUT, ca_pem=None):
         super().__init__()
         self.trust_env = False
         self.verify = verify
         self.proxies = dict(proxies or {})
         self.timeout = timeout
+        if ca_pem:
+            # a CA bundle pasted as PEM text is trusted from memory: no file, nothing left behind
+            self.mount("https://", PemTrustAdapter(ca_pem))
 
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
@@ -43,9 +48,26 @@ class PinnedSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
+class PemTrustAdapter(HTTPAdapter):
+    """HTTPS that trusts exactly the CA certificates of some PEM text (direct and through a proxy)."""
+
+    def __init__(self, ca_pem, **kwargs):
+        self._context = ssl.create_default_context(cadata=ca_pem)
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["ssl_context"] = self._context
+        return super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy, **kwargs):
+        kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **kwargs)
+
+
 def session_for(account, timeout=DEFAULT_TIMEOUT):
     """The HTTP session an account's traffic goes through: its CA bundle, its proxy, nothing from the environment."""
-    return PinnedSession(verify=account.verify, proxies=account.proxies, timeout=timeout)
+    return PinnedSession(verify=account.verify, proxies=account.proxies, timeout=timeout,
+                         ca_pem=getattr(account, "ca_pem", None))
 
 
 class TokenProvider:
@@ -122,15 +144,16 @@ class TokenProvider:
         return self._app
 
     def _credential(self):
-        if self.account.certificate_path:
-            from connector.config import read_certificate
+        if self.account.auth_method == "certificate":
+            from connector.config import account_certificate
 
-            material = read_certificate(self.account.certificate_path)
+            # PEM text from storage/passwords, or a certificate_path on a heavy forwarder; held in memory only
+            material = account_certificate(self.account)
             # private_key + public_certificate without a thumbprint: MSAL signs PS256 with x5t#S256.
             return {"private_key": material.private_key_pem, "public_certificate": material.certificate_pem}
         if self.account.client_secret:
             return self.account.client_secret
-        raise ConfigError(f"account {self.account.name!r} has neither certificate_path nor a client secret")
+        raise ConfigError(f"account {self.account.name!r} has neither a certificate nor a client secret")
 
     def _refused(self, result):
         description = result.get("error_description") or result.get("error") or "no token in the answer"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from connector.splunk import cim
-from connector.splunk import splunkd
+from connector import conf_files
 from connector.times import iso, parse_time
 from connector.errors import AddonError, AuthenticationError, ConfigError, GraphError, GraphNotFound
 from connector.logs import get_logger
@@ -110,21 +110,43 @@ class ResponseSettings:
     recent_use_days: int = DEFAULT_RECENT_USE_DAYS
     # A search scoped too widely must not strip secrets from half the tenant in one run.
     max_rows_per_run: int = DEFAULT_MAX_ROWS_PER_RUN
+    # tenant id (lower case) -> the account that answers for it, from [response] tenant_accounts
+    tenant_accounts: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def load(cls, app_dir, accounts=()):
-        """[response] from ta_entra_app_secrets_settings.conf, plus every configured account's client id.
+    def load(cls, source, accounts=()):
+        """[response] of ta_entra_app_secrets_settings.conf, plus every configured account's client id.
 
-        The add-on's own apps are always protected: disabling the collector would blind the add-on, and
-        disabling the responder would take away the way back (enable_app).
+        `source` is the stanza's values as splunkd serves them (the alert actions) or, for the CLI, the
+        app folder whose conf files to read. The add-on's own apps are always protected: disabling the
+        collector would blind the add-on, and disabling the responder would take away the way back
+        (enable_app).
         """
-        stanza = splunkd.read_conf(app_dir, SETTINGS_CONF).get("response", {}) if app_dir else {}
-        listed = {part.strip().lower() for part in re.split(r"[\s,;]+", stanza.get("protected_app_ids", ""))
+        if isinstance(source, dict):
+            stanza = source
+        else:
+            stanza = conf_files.read_conf(source, SETTINGS_CONF).get("response", {}) if source else {}
+        listed = {part.strip().lower() for part in re.split(r"[\s,;]+", stanza.get("protected_app_ids") or "")
                   if part.strip()}
         own = {account.client_id.lower() for account in accounts if getattr(account, "client_id", None)}
         days = _whole_number(stanza, "recent_use_days", DEFAULT_RECENT_USE_DAYS, minimum=0, unit="days")
         max_rows = _whole_number(stanza, "max_rows_per_run", DEFAULT_MAX_ROWS_PER_RUN, minimum=1, unit="rows")
-        return cls(protected_app_ids=frozenset(listed | own), recent_use_days=days, max_rows_per_run=max_rows)
+        return cls(protected_app_ids=frozenset(listed | own), recent_use_days=days, max_rows_per_run=max_rows,
+                   tenant_accounts=_tenant_accounts(stanza.get("tenant_accounts") or ""))
+
+
+def _tenant_accounts(text):
+    """`tenant_id=account, tenant_id=account` -> {tenant_id (lower case): account}."""
+    pairs = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        tenant, sep, account = (piece.strip() for piece in part.partition("="))
+        if not sep or not tenant or not account:
+            raise ConfigError(f"[response] tenant_accounts in {SETTINGS_CONF}.conf must be tenant_id=account pairs "
+                              f"separated by commas, e.g. contoso.onmicrosoft.com=prod; fix {part!r}")
+        pairs[tenant.lower()] = account
+    return pairs
 
 
 def _whole_number(stanza, key, default, *, minimum, unit):

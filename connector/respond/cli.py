@@ -5,14 +5,13 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-from connector import config
+from connector import conf_files, config
 from connector.checkpoint import FileCheckpointStore
 from connector.errors import ConfigError
 from connector.graph.client import open_client
 from connector.logs import configure_logging, redact
 from connector.respond.actions import (DISABLE_APP, ENABLE_APP, REMOVE_SECRET, Journal, ResponseSettings, Target,
                                        TargetError, audit_fields, run_action)
-from connector.splunk import splunkd
 from connector.splunk.events import default_host
 
 CLI_ACTIONS = {"remove-secret": REMOVE_SECRET, "disable-app": DISABLE_APP, "enable-app": ENABLE_APP}
@@ -25,7 +24,7 @@ def cli_respond(args, *, graph_factory=None, stdout=None, stderr=None):
     action = CLI_ACTIONS[args.action]
     try:
         account = config.account_from_cli(args)
-        app_dir = args.app_dir or splunkd.default_app_dir()
+        app_dir = args.app_dir or conf_files.default_app_dir()
         configured = config.load_accounts(app_dir, check_files=False) if app_dir and os.path.isdir(app_dir) else {}
         settings = ResponseSettings.load(app_dir, [account, *configured.values()])
         target = Target.from_fields({

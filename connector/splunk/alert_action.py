@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from connector import APP_ID, config
 from connector.respond import actions
+from connector.splunk import settings as splunk_settings
 from connector.splunk import splunkd
 from connector.checkpoint import FileCheckpointStore
 from connector.graph.client import open_client
@@ -190,26 +191,28 @@ def default_graph_factory(account):
 
 
 class Accounts:
-    """Resolve the account for each row (named, or the one for the row's tenant) and its Graph client."""
+    """Resolve the account for each row (named, the one [response] tenant_accounts names for the row's
+    tenant, or the only one for that tenant) and its Graph client. Accounts come through splunkd's REST
+    API with the payload's session key (connector/splunk/settings.py), never from the app's files."""
 
-    def __init__(self, app_dir, payload, graph_factory):
+    def __init__(self, payload, graph_factory, *, splunkd=None):
         self.payload = payload
         self.graph_factory = graph_factory
+        self.tenant_accounts = {}
         self._clients = {}
         try:
-            if app_dir:
-                # A client_secret typed into the account conf would stop every account from loading;
-                # the modular input moves it too, but an action may run before any input has.
-                splunkd.move_typed_in_secrets(payload.server_uri, payload.session_key, app_dir)
-            self.all = config.load_accounts(app_dir) if app_dir else {}
+            self.splunkd = splunkd or splunk_settings.Splunkd(payload.server_uri, payload.session_key)
+            self.all = splunk_settings.read_accounts(None, None, splunkd=self.splunkd)
             self.error = None
         except ConfigError as exc:
-            self.all, self.error = {}, exc
+            self.splunkd, self.all, self.error = None, {}, exc
 
     def for_tenant(self, tenant_id):
         if self.error:
             raise self.error
         named = str(self.payload.configuration.get("account") or "").strip() or None
+        if not named and tenant_id:
+            named = self.tenant_accounts.get(str(tenant_id).strip().lower())
         if not tenant_id and not named:
             # Some correlation searches keep no tenant_id; with one account there is no doubt which.
             if len(self.all) == 1:
@@ -220,9 +223,8 @@ class Accounts:
 
     def graph(self, account):
         if account.name not in self._clients:
-            if not account.certificate_path:
-                secret = splunkd.secret_for_account(self.payload.server_uri, self.payload.session_key, account.name)
-                account = account.with_secret(secret)
+            # the account's own mistakes (an expired certificate, no secret stored) fail its rows only
+            config.validate_account(account)
             self._clients[account.name] = self.graph_factory(account)
         return self._clients[account.name]
 
@@ -230,13 +232,19 @@ class Accounts:
 # --- the per-row loop -----------------------------------------------------------------------------------
 def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_graph_factory, now=None):
     """Act on every result row; write one audit event per row. Returns (rows, failures)."""
-    accounts = Accounts(app_dir, payload, graph_factory)
+    del app_dir  # the app folder holds only code: settings come through splunkd
+    accounts = Accounts(payload, graph_factory)
+    response = {}
     try:
-        settings = actions.ResponseSettings.load(app_dir, accounts.all.values())
+        if accounts.error:
+            raise accounts.error
+        response = splunk_settings.read_settings(None, None, "response", splunkd=accounts.splunkd)
+        settings = actions.ResponseSettings.load(response, accounts.all.values())
+        accounts.tenant_accounts = settings.tenant_accounts
         settings_error = None
     except ConfigError as exc:
         settings, settings_error = None, exc
-    index = _audit_index(app_dir)
+    index = (response.get("audit_index") or "").strip() or None
     stash = StashWriter(splunk_home, host=payload.server_host, index=index)
     journal = actions.Journal(FileCheckpointStore(
         os.path.join(splunk_home, "var", "lib", "splunk", APP_ID, "response_journal")))
@@ -301,13 +309,6 @@ def _first(value):
     return value[0] if isinstance(value, list) and value else (value or None)
 
 
-def _audit_index(app_dir):
-    if not app_dir:
-        return None
-    stanza = splunkd.read_conf(app_dir, actions.SETTINGS_CONF).get("response", {})
-    return (stanza.get("audit_index") or "").strip() or None
-
-
 def _report(event):
     """One log record per row (the add-on log) and one line on stderr (splunkd.log)."""
     level = "INFO" if event["status"] == "success" else "ERROR"
@@ -329,13 +330,14 @@ def main(command, argv, stdin, *, environ=None, graph_factory=default_graph_fact
     if not splunk_home:
         sys.stderr.write(f"FATAL {command}: SPLUNK_HOME is not set; run this script from splunkd\n")
         return EXIT_USAGE
-    try:
-        configure_logging(environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"), splunk_log_name="response")
-    except ValueError:  # a mistyped level must not stop a response action
-        configure_logging("INFO", splunk_log_name="response")
+    _configure_logging(environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO"))
     action = ALERT_ACTIONS[command]
     try:
         payload = Payload.from_json(stdin.read())
+        if payload.server_uri and payload.session_key:
+            # [logging] loglevel from Splunk Web, read at every run: a change applies at the next one
+            _configure_logging(splunk_settings.log_level(payload.server_uri, payload.session_key,
+                                                         default=environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO")))
         rows, failures = run_rows(action, payload, app_dir=splunkd.default_app_dir(environ),
                                   splunk_home=splunk_home, graph_factory=graph_factory)
     except (PayloadError, ConfigError) as exc:
@@ -345,3 +347,10 @@ def main(command, argv, stdin, *, environ=None, graph_factory=default_graph_fact
     log.info("response.finished", command=command, rows=rows, failures=failures,
              search_name=payload.search_name, sid=payload.sid)
     return EXIT_FAILURES if failures else EXIT_OK
+
+
+def _configure_logging(level):
+    try:
+        configure_logging(level, splunk_log_name="response")
+    except ValueError:  # a mistyped level must not stop a response action
+        configure_logging("INFO", splunk_log_name="response")

@@ -1,15 +1,17 @@
-"""The modular input's work, as splunkd runs it: the stanza's parameters -> ScanSettings, its account
-(secret from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML."""
+"""The modular input's work, as splunkd runs it: the stanza's parameters -> ScanSettings, its account read
+through splunkd's REST API with the session key splunkd hands the script (connector/splunk/settings.py),
+checkpoints in splunkd's checkpoint_dir, events as <stream> XML. No file of the app is read."""
 from connector.checkpoint import FileCheckpointStore
-from connector.config import ACCOUNT_CONF, account_from_stanza, validate_account
+from connector.config import ACCOUNT_CONF, Account, validate_account
 from connector.errors import ConfigError
 from connector.logs import get_logger
 from connector.scan import (INPUT_NUMBER_PARAMETERS, POSTURE_MODES, ScanSettings, number_setting, report_unstartable_run,
                             run_scan)
-from connector.splunk import splunkd
+from connector.splunk import settings as splunk_settings
 from connector.splunk.events import SplunkStreamWriter
 
 log = get_logger("connector.splunk.modinput")
+
 
 def input_settings(params, host=None, own_app_ids=()):
     """ScanSettings from a modular input stanza's parameters; ConfigError says which one is wrong."""
@@ -29,64 +31,57 @@ def input_settings(params, host=None, own_app_ids=()):
     return ScanSettings(own_app_ids=frozenset(own_app_ids), **values)
 
 
-def input_account(app_dir, params, *, check_files=True):
-    """The account a stanza names, checked; ConfigError naming the configured ones when unknown.
-    Only that stanza is validated: a mistake in another account's stanza belongs to that account's input."""
-
+def account_name(params):
     name = (params.get("account") or "").strip()
     if not name:
-        raise ConfigError("account is required: the name of a stanza in local/ta_entra_app_secrets_account.conf")
-    stanzas = splunkd.read_conf(app_dir, ACCOUNT_CONF)
-    if name not in stanzas:
-        known = ", ".join(sorted(stanzas)) or "none configured yet"
-        raise ConfigError(f"unknown account {name!r}: add a [{name}] stanza to {app_dir}/local/{ACCOUNT_CONF}.conf "
-                          f"(accounts: {known})")
-    return validate_account(account_from_stanza(name, stanzas[name]), check_files=check_files)
+        raise ConfigError(f"account is required: the name of an account (Configuration > Accounts, a stanza of "
+                          f"{ACCOUNT_CONF}.conf)")
+    return name
 
 
-def _configured_client_ids(app_dir):
+def input_account(metadata, params, *, splunkd=None, check_files=True):
+    """The account a stanza names, read through splunkd and checked; only that account is validated:
+    a mistake in another account belongs to that account's input."""
+    name = account_name(params)
+    splunkd = splunkd or splunk_settings.Splunkd(metadata.get("server_uri"), metadata.get("session_key"))
+    account = splunk_settings.read_account(None, None, name, splunkd=splunkd)
+    return validate_account(account, check_files=check_files)
+
+
+def _configured_client_ids(splunkd):
     """client_id of every configured account (the add-on's own sign-in apps), as written."""
-
-    return {values["client_id"] for values in splunkd.read_conf(app_dir, ACCOUNT_CONF).values()
-            if values.get("client_id")}
+    stanzas = splunk_settings.account_stanzas(splunkd)
+    return {values["client_id"].strip() for values in stanzas.values() if (values.get("client_id") or "").strip()}
 
 
 def run_input(app_dir, stanza, params, metadata, event_writer):
-    """One modular-input stanza, as splunkd runs it: account from the app's conf (its secret, if any,
-    from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML.
+    """One modular-input stanza, as splunkd runs it: account and settings through splunkd's REST API,
+    checkpoints in splunkd's checkpoint_dir, events as <stream> XML.
 
-    A run that cannot sign in (secret not movable or not readable) still writes its entra:harvest event
-    with the message that says what to fix, then raises it for the script's log."""
-
-    server_uri, session_key = metadata.get("server_uri"), metadata.get("session_key")
+    A run that cannot start (no such account, a field to fix, splunkd refusing) still writes its
+    entra:harvest event with the sentence that says what to fix, then raises it for the script's log."""
+    del app_dir  # the app folder holds only code: nothing of the configuration is read from it
     host = params.get("host") or metadata.get("server_host")
     store = FileCheckpointStore(metadata["checkpoint_dir"])
     writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
     try:
-        # a secret typed into the conf moves first: until it has, its account does not load
-        splunkd.move_typed_in_secrets(server_uri, session_key, app_dir)
+        splunkd = splunk_settings.Splunkd(metadata.get("server_uri"), metadata.get("session_key"))
+        account = input_account(metadata, params, splunkd=splunkd)
+        settings = input_settings(params, host=host, own_app_ids=_configured_client_ids(splunkd))
     except ConfigError as error:
-        name = (params.get("account") or "").strip()
-        if name not in splunkd.typed_in_secret_accounts(app_dir):
-            # another account's secret: that account's input reports it; this one runs
-            log.warning("input.other_secret_not_moved", account=name, error=str(error))
-        else:
-            report_unstartable_run(_account_as_configured(app_dir, name), store, writer,
-                                   ScanSettings(**({"host": host} if host else {})), error)
-            raise
-    account = input_account(app_dir, params)
-    settings = input_settings(params, host=host, own_app_ids=_configured_client_ids(app_dir))
-    if account.auth_method == "secret":
-        try:
-            account = account.with_secret(splunkd.secret_for_account(server_uri, session_key, account.name))
-        except ConfigError as error:
-            report_unstartable_run(account, store, writer, settings, error)
-            raise
+        report_unstartable_run(_account_for_report(metadata, params), store, writer,
+                               ScanSettings(**({"host": host} if host else {})), error)
+        raise
     return run_scan(account, store, writer, settings)
 
 
-def _account_as_configured(app_dir, name):
-    """An account read as written, minus its typed-in secret: enough to name it in a health event."""
-
-    values = splunkd.read_conf(app_dir, ACCOUNT_CONF)[name]
-    return account_from_stanza(name, {key: value for key, value in values.items() if key != "client_secret"})
+def _account_for_report(metadata, params):
+    """The account as configured (no secret), or just its name: enough to name it in a health event."""
+    name = (params.get("account") or "").strip() or "unknown"
+    try:
+        fields = splunk_settings.account_stanza(metadata.get("server_uri"), metadata.get("session_key"), name)
+    except ConfigError:
+        fields = None
+    fields = fields or {}
+    return Account(name=name, tenant_id=(fields.get("tenant_id") or "").strip(),
+                   client_id=(fields.get("client_id") or "").strip())

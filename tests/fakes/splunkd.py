@@ -19,6 +19,7 @@ Loopback HTTPS only, with a throwaway CA from the simulator's TLS helper (splunk
 splunkd's certificate by default, as under a real splunkd). The request log keeps method, path, query
 names and status: never a header or a body, so no secret or session key.
 """
+import json
 import secrets
 import ssl
 import threading
@@ -77,6 +78,10 @@ class FakeSplunkd:
         self._server = None
         self._thread = None
         self._tls_dir = None
+        self._endpoints = {("storage", "passwords"): self._storage_passwords}   # path prefix -> handler
+        from fakes.splunkd_conf import ConfStore
+
+        self.confs = ConfStore(self)   # configs/conf-* and properties
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -147,104 +152,241 @@ class FakeSplunkd:
             self._requests.append(RequestRecord(method, parts.path, tuple(sorted(query)), status))
         return status, text
 
+    def endpoint(self, *prefix):
+        """Register a handler for one family of endpoints under /servicesNS/<owner>/<app>/ (or /services/),
+        e.g. endpoint("storage", "collections"). The handler gets a `Request` and returns
+        (status, body text) or (status, body text, content type)."""
+        def register(handler):
+            self._endpoints[tuple(prefix)] = handler
+            return handler
+        return register
+
     def _answer(self, method, segments, query, headers, body):
         if headers.get("Authorization") != f"Splunk {self.session_key}":
-            return 401, _messages("WARN", "call not properly authenticated")
+            return _error(401, "WARN", "call not properly authenticated", query)
         with self._lock:
             failure = next((f for f in self._failures if f[0] == method), None)
             if failure is not None:
                 self._failures.remove(failure)
         if failure is not None:
-            return failure[1], _messages("ERROR", failure[2])
+            return _error(failure[1], "ERROR", failure[2], query)
         if segments[:1] == ["servicesNS"] and len(segments) >= 3:
             owner, app, rest = segments[1], segments[2], segments[3:]
         elif segments[:1] == ["services"]:
             owner, app, rest = "nobody", None, segments[1:]
         else:
-            return 404, _messages("ERROR", "Not Found")
-        if rest[:2] != ["storage", "passwords"] or len(rest) > 3:
-            return 404, _messages("ERROR", f"Not Found: /{'/'.join(segments)}")
-        name = rest[2] if len(rest) == 3 else None
+            return _error(404, "ERROR", "Not Found", query)
+        # the longest registered prefix wins; "conf-<file>" is the configs family's own segment
+        for length in range(min(len(rest), 3), 0, -1):
+            handler = self._endpoints.get(tuple(rest[:length]))
+            if handler is not None:
+                form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if body else {}
+                request = Request(method, owner, app, rest[length:], query, form, headers)
+                return handler(request)
+        return _error(404, "ERROR", f"Not Found: /{'/'.join(segments)}", query)
+
+    # ------------------------------------------------------------------------- storage/passwords
+
+    def _storage_passwords(self, request):
+        method, app, owner = request.method, request.app, request.owner
+        # The entity name may hold "/" unencoded: UCC's realm does ("#configs/conf-..."), and splunklib
+        # re-encodes entity links with "/" kept, so every UCC account edit (solnlib's 409 path) sends it so.
+        name = "/".join(request.rest) if request.rest else None
         needed = READ_CAPABILITY if method == "GET" else WRITE_CAPABILITY
         if needed in self.denied:
-            return 403, _messages("ERROR", f"You (user=splunk-system-user) with roles=[limited] cannot perform "
-                                           f"this action, it requires capability: {needed}")
+            return self._refused(needed, request.query)
         if method == "GET":
-            return self._read(app, name)
+            return self._read(app, name, request.query)
         if method == "POST" and name is None:
-            return self._create(app, owner, parse_qs(body.decode("utf-8"), keep_blank_values=True))
+            return self._create(app, owner, request.form, request.query)
+        if method == "POST":
+            return self._update_password(app, name, request.form, request.query)
         if method == "DELETE" and name is not None:
-            return self._delete(app, name)
-        return 405, _messages("ERROR", f"Method {method} not allowed here")
+            return self._delete(app, name, request.query)
+        return _error(405, "ERROR", f"Method {method} not allowed here", request.query)
+
+    def _refused(self, capability, query):
+        return _error(403, "ERROR", f"You (user=splunk-system-user) with roles=[limited] cannot perform this "
+                                    f"action, it requires capability: {capability}", query)
 
     def _visible(self, app):
         with self._lock:
             return [entry for entry in self._passwords.values() if app is None or entry.app == app]
 
-    def _read(self, app, name):
+    def _read(self, app, name, query):
         entries = self._visible(app)
         if name is None:
-            return 200, self._feed(app, entries)
+            entries = _searched(entries, query, lambda e: {"realm": e.realm, "username": e.username,
+                                                          "name": e.name})
+            return 200, self._password_feed(app, entries, query)
         found = [entry for entry in entries if entry.name == name]
         if not found:
-            return 404, _messages("ERROR", f"Could not find object id={name}")
-        return 200, self._feed(app, found)
+            return _error(404, "ERROR", f"Could not find object id={name}", query)
+        return 200, self._password_feed(app, found, query)
 
-    def _create(self, app, owner, form):
+    def _create(self, app, owner, form, query):
         username = (form.get("name") or [""])[0]
         password = (form.get("password") or [""])[0]
         realm = (form.get("realm") or [""])[0]
         if not username or not password:
-            return 400, _messages("ERROR", "Missing required fields: name, password")
+            return _error(400, "ERROR", "Missing required fields: name, password", query)
         if app is None:
             app = "search"
         with self._lock:
             if (app, realm, username) in self._passwords:
-                return 409, _messages("ERROR", f"An object with name={entry_name(realm, username)} already exists")
+                return _error(409, "ERROR", f"An object with name={entry_name(realm, username)} already exists",
+                              query)
             entry = StoredPassword(app, realm, username, password, _opaque_ciphertext(), owner=owner)
             self._passwords[(app, realm, username)] = entry
-        return 201, self._feed(app, [entry])
+        return 201, self._password_feed(app, [entry], query)
 
-    def _delete(self, app, name):
+    def _update_password(self, app, name, form, query):
+        password = (form.get("password") or [""])[0]
+        with self._lock:
+            entry = next((e for e in self._passwords.values()
+                          if e.name == name and (app is None or e.app == app)), None)
+            if entry is None:
+                return _error(404, "ERROR", f"Could not find object id={name}", query)
+            if not password:
+                return _error(400, "ERROR", "Missing required field: password", query)
+            entry.clear_password, entry.encr_password = password, _opaque_ciphertext()
+        return 200, self._password_feed(app, [entry], query)
+
+    def _delete(self, app, name, query):
         with self._lock:
             key = next((key for key, entry in self._passwords.items()
                         if entry.name == name and (app is None or entry.app == app)), None)
             if key is None:
-                return 404, _messages("ERROR", f"Could not find object id={name}")
+                return _error(404, "ERROR", f"Could not find object id={name}", query)
             del self._passwords[key]
-        return 200, self._feed(app, self._visible(app))
+        return 200, self._password_feed(app, self._visible(app), query)
 
-    def _feed(self, app, entries):
+    def _password_feed(self, app, entries, query):
         base = f"/servicesNS/nobody/{app}/storage/passwords" if app else "/services/storage/passwords"
-        parts = [ATOM_HEAD, f"  <title>passwords</title>\n  <id>{self.server_uri}{base}</id>\n",
-                 f"  <updated>{UPDATED}</updated>\n  <generator build=\"fake\" version=\"9.2.0\"/>\n",
-                 "  <author>\n    <name>Splunk</name>\n  </author>\n",
-                 f"  <link href=\"{base}/_new\" rel=\"create\"/>\n",
-                 f"  <opensearch:totalResults>{len(entries)}</opensearch:totalResults>\n",
-                 "  <opensearch:itemsPerPage>30</opensearch:itemsPerPage>\n",
-                 "  <opensearch:startIndex>0</opensearch:startIndex>\n  <s:messages/>\n"]
-        parts.extend(self._entry(entry) for entry in entries)
-        parts.append("</feed>\n")
-        return "".join(parts)
+        rendered = [FeedEntry(entry.name, entry.owner, entry.app, {
+            "clear_password": entry.clear_password, "encr_password": entry.encr_password, "password": "********",
+            "realm": entry.realm, "username": entry.username}) for entry in entries]
+        return render_feed(self.server_uri, base, "passwords", rendered, query)
 
-    def _entry(self, entry):
-        href = f"/servicesNS/{entry.owner}/{entry.app}/storage/passwords/{quote(entry.name, safe='')}"
-        links = "".join(f"    <link href=\"{escape(href)}{suffix}\" rel=\"{rel}\"/>\n" for rel, suffix in
-                        (("alternate", ""), ("list", ""), ("_reload", "/_reload"), ("edit", ""), ("remove", "")))
-        keys = {"clear_password": entry.clear_password, "encr_password": entry.encr_password,
-                "password": "********", "realm": entry.realm, "username": entry.username}
-        content = "".join(f"        <s:key name=\"{name}\">{escape(value)}</s:key>\n" for name, value in keys.items())
-        acl = ("        <s:key name=\"eai:acl\">\n          <s:dict>\n"
-               f"            <s:key name=\"app\">{escape(entry.app)}</s:key>\n"
-               "            <s:key name=\"can_write\">1</s:key>\n"
-               f"            <s:key name=\"owner\">{escape(entry.owner)}</s:key>\n"
-               "            <s:key name=\"sharing\">app</s:key>\n"
-               "          </s:dict>\n        </s:key>\n")
-        return (f"  <entry>\n    <title>{escape(entry.name)}</title>\n"
-                f"    <id>{self.server_uri}{escape(href)}</id>\n    <updated>{UPDATED}</updated>\n{links}"
-                f"    <author>\n      <name>{escape(entry.owner)}</name>\n    </author>\n"
-                f"    <content type=\"text/xml\">\n      <s:dict>\n{content}{acl}      </s:dict>\n    </content>\n"
-                f"  </entry>\n")
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    owner: str
+    app: str
+    rest: list          # path segments after the endpoint family's prefix
+    query: dict
+    form: dict
+    headers: object
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    name: str
+    owner: str
+    app: str
+    content: dict       # values: str, bool, list or dict (rendered as <s:list>/<s:dict> or JSON)
+    sharing: str = "app"
+
+
+def _searched(entries, query, fields_of):
+    """splunkd's `search` filter: `field=value` matches entries whose field contains value (any case);
+    a bare term matches any field."""
+    term = (query.get("search") or [""])[0]
+    if not term:
+        return entries
+    field_name, sep, value = term.partition("=")
+    if not sep:
+        field_name, value = None, term
+    value = value.lower()
+
+    def matches(entry):
+        fields = fields_of(entry)
+        candidates = [fields.get(field_name, "")] if field_name else list(fields.values())
+        return any(value in str(candidate).lower() for candidate in candidates)
+    return [entry for entry in entries if matches(entry)]
+
+
+def _wants_json(query):
+    return (query.get("output_mode") or [""])[0] == "json"
+
+
+def render_feed(server_uri, base, title, entries, query):
+    """A collection answer as splunkd writes it: Atom by default, JSON with output_mode=json."""
+    if _wants_json(query):
+        return json.dumps({
+            "links": {"create": f"{base}/_new", "_reload": f"{base}/_reload"},
+            "origin": f"{server_uri}{base}", "updated": UPDATED,
+            "generator": {"build": "fake", "version": "9.2.0"},
+            "entry": [_json_entry(server_uri, base, entry) for entry in entries],
+            "paging": {"total": len(entries), "perPage": 30, "offset": 0}, "messages": []})
+    parts = [ATOM_HEAD, f"  <title>{escape(title)}</title>\n  <id>{server_uri}{base}</id>\n",
+             f"  <updated>{UPDATED}</updated>\n  <generator build=\"fake\" version=\"9.2.0\"/>\n",
+             "  <author>\n    <name>Splunk</name>\n  </author>\n",
+             f"  <link href=\"{base}/_new\" rel=\"create\"/>\n",
+             f"  <opensearch:totalResults>{len(entries)}</opensearch:totalResults>\n",
+             "  <opensearch:itemsPerPage>30</opensearch:itemsPerPage>\n",
+             "  <opensearch:startIndex>0</opensearch:startIndex>\n  <s:messages/>\n"]
+    parts.extend(_atom_entry(server_uri, base, entry) for entry in entries)
+    parts.append("</feed>\n")
+    return "".join(parts)
+
+
+def _acl(entry):
+    return {"app": entry.app, "can_change_perms": True, "can_list": True, "can_share_app": True,
+            "can_share_global": True, "can_share_user": False, "can_write": True, "modifiable": True,
+            "owner": entry.owner, "perms": {"read": ["*"], "write": ["admin", "sc_admin"]}, "removable": True,
+            "sharing": entry.sharing}
+
+
+def _entry_href(base, entry):
+    return f"{base}/{quote(entry.name, safe='')}"
+
+
+def _json_entry(server_uri, base, entry):
+    href = _entry_href(base, entry)
+    return {"name": entry.name, "id": f"{server_uri}{href}", "updated": UPDATED,
+            "links": {"alternate": href, "list": href, "_reload": f"{href}/_reload", "edit": href, "remove": href},
+            "author": entry.owner, "acl": _acl(entry),
+            "content": entry.content["$text"] if "$text" in entry.content else {**entry.content, "eai:acl": None}}
+
+
+def _atom_value(value, indent):
+    pad = " " * indent
+    if isinstance(value, dict):
+        keys = "".join(f"{pad}  <s:key name=\"{escape(k)}\">{_atom_value(v, indent + 4)}</s:key>\n"
+                       for k, v in value.items())
+        return f"\n{pad}<s:dict>\n{keys}{pad}</s:dict>\n{pad[:-2]}"
+    if isinstance(value, list):
+        items = "".join(f"{pad}  <s:item>{escape(str(v))}</s:item>\n" for v in value)
+        return f"\n{pad}<s:list>\n{items}{pad}</s:list>\n{pad[:-2]}"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return escape(str(value))
+
+
+def _atom_entry(server_uri, base, entry):
+    href = _entry_href(base, entry)
+    links = "".join(f"    <link href=\"{escape(href)}{suffix}\" rel=\"{rel}\"/>\n" for rel, suffix in
+                    (("alternate", ""), ("list", ""), ("_reload", "/_reload"), ("edit", ""), ("remove", "")))
+    if "$text" in entry.content:  # properties/<file>/<stanza>: one entry per key, its value as text
+        body = f"    <content type=\"text\">{escape(str(entry.content['$text']))}</content>\n"
+    else:
+        content = {**entry.content, "eai:acl": _acl(entry)}
+        keys = "".join(f"        <s:key name=\"{escape(name)}\">{_atom_value(value, 10)}</s:key>\n"
+                       for name, value in content.items())
+        body = f"    <content type=\"text/xml\">\n      <s:dict>\n{keys}      </s:dict>\n    </content>\n"
+    return (f"  <entry>\n    <title>{escape(entry.name)}</title>\n"
+            f"    <id>{server_uri}{escape(href)}</id>\n    <updated>{UPDATED}</updated>\n{links}"
+            f"    <author>\n      <name>{escape(entry.owner)}</name>\n    </author>\n"
+            f"{body}  </entry>\n")
+
+
+def _error(status, kind, text, query=None):
+    """splunkd's error answer in the requested output mode."""
+    if query is not None and _wants_json(query):
+        return status, json.dumps({"messages": [{"type": kind, "text": text}]})
+    return status, _messages(kind, text)
 
 
 def _messages(kind, text):
@@ -267,7 +409,8 @@ class _Handler(BaseHTTPRequestHandler):
         status, text = self.server.splunkd.handle(self.command, self.path, self.headers, body)
         payload = text.encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "text/xml; charset=UTF-8")
+        is_json = text.startswith("{")
+        self.send_header("Content-Type", "application/json; charset=UTF-8" if is_json else "text/xml; charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         self.end_headers()

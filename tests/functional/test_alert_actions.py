@@ -1,8 +1,10 @@
 """The response actions run exactly as splunkd runs them, against the simulated tenant over HTTPS.
 
 `python bin/<action>.py --execute` gets the JSON payload on stdin and a gzip CSV results file, with
-SPLUNK_HOME pointing at a temporary Splunk holding the app's account conf (certificate accounts for the
-simulator's responder and read-only collector apps) and var/spool/splunk/. The results rows are real
+SPLUNK_HOME pointing at a temporary Splunk with var/spool/splunk/ and no local/ folder: the accounts live
+only in a fake splunkd (tests/fakes/splunkd.py), which the action reads through its REST API with the
+payload's session key: the responder as UCC's Configuration page saves it (certificate PEM text in
+storage/passwords), the read-only collector as a heavy forwarder's legacy certificate_path. The results rows are real
 CTD-000008 finding events from a scan of the same tenant, encoded the way splunkd writes results.csv.gz.
 Each test then checks the tenant state and the audit events the script spooled.
 """
@@ -10,7 +12,6 @@ import csv
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -20,9 +21,15 @@ from connector.checkpoint import MemoryCheckpointStore
 from connector.config import Account
 from connector.splunk.events import ListWriter
 from connector.scan import ScanSettings, run_scan
+from fakes.splunkd import FakeSplunkd
+from fakes.splunkd_conf import save_like_ucc
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = "TA-entra-app-secrets"
+SESSION_KEY = "SPLUNKD-SESSION-KEY-0123456789"
+ACCOUNT_CONF = "ta_entra_app_secrets_account"
+SETTINGS_CONF = "ta_entra_app_secrets_settings"
+ENCRYPTED = ("client_secret", "certificate", "proxy_password")
 CIM_CHANGE_FIELDS = ("action", "change_type", "command", "dest", "dvc", "object", "object_attrs", "object_category",
                      "object_id", "src", "status", "user", "vendor_product", "result", "result_id", "orig_sid",
                      "orig_rid")
@@ -66,21 +73,34 @@ def finding(findings, app_name, **match):
 
 
 @pytest.fixture
-def splunk_home(tmp_path, sim):
-    """A Splunk as splunkd leaves it for an alert action: the app's local conf and the spool folder."""
-    app_dir = tmp_path / "etc" / "apps" / APP
-    (app_dir / "local").mkdir(parents=True)
-    (app_dir / "default").mkdir()
-    shutil.copy(os.path.join(REPO, "default", "ta_entra_app_secrets_settings.conf"), app_dir / "default")
-    stanzas = []
-    for name in ("responder", "collector"):
-        ident = identity(sim, name)
-        stanzas.append(f"[{name}]\ntenant_id = {sim.tenant_id}\nclient_id = {ident.client_id}\n"
-                       f"certificate_path = {ident.certificate_path}\nauthority_host = {sim.base_url}\n"
-                       f"graph_host = {sim.base_url}\nca_bundle = {sim.ca_path}\n")
-    (app_dir / "local" / "ta_entra_app_secrets_account.conf").write_text("\n".join(stanzas))
+def splunkd(tmp_path, sim):
+    """The splunkd that runs the action: the app's shipped default/ and the two accounts, no local/."""
+    fake = FakeSplunkd(session_key=SESSION_KEY).start(tmp_path / "splunkd-tls")
+    fake.confs.load_default(APP, os.path.join(REPO, "default"))
+    responder, collector = identity(sim, "responder"), identity(sim, "collector")
+    with open(responder.certificate_path, encoding="ascii") as pem, open(sim.ca_path, encoding="ascii") as ca:
+        save_like_ucc(fake, ACCOUNT_CONF, "responder", {
+            "tenant_id": sim.tenant_id, "client_id": responder.client_id, "credential_type": "certificate",
+            "certificate": pem.read(), "authority_host": sim.base_url, "graph_host": sim.base_url,
+            "ca_bundle": ca.read()}, ENCRYPTED)
+    fake.confs.put(APP, ACCOUNT_CONF, "collector", {
+        "tenant_id": sim.tenant_id, "client_id": collector.client_id, "certificate_path": collector.certificate_path,
+        "authority_host": sim.base_url, "graph_host": sim.base_url, "ca_bundle": sim.ca_path})
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def splunk_home(tmp_path, splunkd):
+    """A Splunk as splunkd leaves it for an alert action: the app's bin/ and the spool folder."""
+    (tmp_path / "etc" / "apps" / APP / "bin").mkdir(parents=True)
     (tmp_path / "var" / "spool" / "splunk").mkdir(parents=True)
-    return tmp_path
+    _SPLUNKD[str(tmp_path)] = splunkd
+    yield tmp_path
+    del _SPLUNKD[str(tmp_path)]
+
+
+_SPLUNKD = {}   # SPLUNK_HOME -> the fake splunkd of that test
 
 
 # --- splunkd's side ---------------------------------------------------------------------------------------
@@ -110,9 +130,9 @@ def write_results_csv_gz(path, rows):
             writer.writerow(cells)
 
 
-def run_action(splunk_home, action, rows, *, server_uri="https://127.0.0.1:8089",
-               session_key="SPLUNKD-SESSION-KEY-0123456789", **params):
+def run_action(splunk_home, action, rows, *, server_uri=None, session_key=SESSION_KEY, **params):
     """Run bin/<action>.py as splunkd does; return (exit code, stderr, audit events spooled by this run)."""
+    server_uri = server_uri or _SPLUNKD[str(splunk_home)].server_uri
     spool = splunk_home / "var" / "spool" / "splunk"
     before = set(os.listdir(spool))
     dispatch = splunk_home / "var" / "run" / "splunk" / "dispatch" / "scheduler__admin__sid42"
@@ -336,32 +356,34 @@ def test_throttling_is_retried_and_a_persistent_429_fails_only_its_row(sim, find
     assert sim.counters.by_status[429] == 8 and sim.counters.by_status[204] == 1
 
 
-def test_a_secret_typed_into_another_account_is_moved_before_the_action_runs(sim, findings, splunk_home, tmp_path):
-    """An admin typed a client_secret into the account conf and no input has run since: the action must
-    still load its accounts, so it moves the secret to storage/passwords first and masks it."""
-    from fakes.splunkd import FakeSplunkd
-
-    conf = splunk_home / "etc" / "apps" / APP / "local" / "ta_entra_app_secrets_account.conf"
+def test_a_secret_typed_into_another_account_is_moved_before_the_action_runs(sim, findings, splunk_home, splunkd):
+    """A client_secret typed into the account conf by the previous release's instructions, and no input has
+    run since: the action still loads every account and moves the secret into the UCC realm on the way."""
     typed = "Abc8Q~typed-in-secret-value-000000000000"
-    conf.write_text(conf.read_text() + f"\n[scanner]\ntenant_id = {sim.tenant_id}\n"
-                    f"client_id = {identity(sim, 'limited').client_id}\nclient_secret = {typed}\n")
-    splunkd = FakeSplunkd().start(tmp_path / "splunkd-tls")
-    try:
-        row = finding(findings, "Backup Automation")
-        code, stderr, events = run_action(splunk_home, "entra_disable_app", [row], account="responder", dry_run=1,
-                                          server_uri=splunkd.server_uri, session_key=splunkd.session_key)
-        stored = splunkd.stored()
-    finally:
-        splunkd.stop()
+    splunkd.confs.put(APP, ACCOUNT_CONF, "scanner", {"tenant_id": sim.tenant_id, "client_id":
+                                                     identity(sim, "limited").client_id, "client_secret": typed})
+    row = finding(findings, "Backup Automation")
+    code, stderr, events = run_action(splunk_home, "entra_disable_app", [row], account="responder", dry_run=1)
     assert code == 0, stderr
     assert events[0]["outcome"] == "dry_run"
-    assert typed not in conf.read_text()
-    assert list(stored.values()) == [typed]
+    assert splunkd.confs.local(APP, ACCOUNT_CONF)["scanner"]["client_secret"] == "******"
+    realm = f"__REST_CREDENTIAL__#{APP}#configs/conf-{ACCOUNT_CONF}"
+    chunks = [text for (_, r, user), text in sorted(splunkd.stored().items()) if r == realm and
+              user.startswith("scanner``")]
+    assert json.loads("".join(chunks[:-1])) == {"client_secret": typed}
+    assert typed not in stderr
+
+
+def test_tenant_accounts_names_the_responder_for_the_tenant(sim, findings, splunk_home, splunkd):
+    splunkd.confs.put(APP, SETTINGS_CONF, "response", {"tenant_accounts": f"{sim.tenant_id.upper()}=responder"})
+    row = finding(findings, "Mail Archiver")
+    code, stderr, events = run_action(splunk_home, "entra_disable_app", [row], dry_run=1)
+    assert code == 0, stderr
+    assert (events[0]["outcome"], events[0]["account"]) == ("dry_run", "responder")
 
 
 def test_rows_past_the_per_run_limit_are_refused_and_audited(sim, findings, splunk_home):
-    settings = splunk_home / "etc" / "apps" / APP / "local" / "ta_entra_app_secrets_settings.conf"
-    settings.write_text("[response]\nmax_rows_per_run = 2\n")
+    _SPLUNKD[str(splunk_home)].confs.put(APP, SETTINGS_CONF, "response", {"max_rows_per_run": "2"})
     rows = [finding(findings, name) for name in ("Backup Automation", "Mail Archiver", "Unowned Script")]
 
     code, stderr, events = run_action(splunk_home, "entra_disable_app", rows, account="responder", dry_run=1)

@@ -1,6 +1,8 @@
 """bin/entra_app_secrets.py driven exactly as splunkd drives it: --scheme, --validate-arguments with the
-<items> XML, and the <input> XML on stdin with a checkpoint_dir, answering a <stream> of events. Its
-events must be the ones `entra-app-secrets scan` writes for the same tenant."""
+<items> XML, and the <input> XML on stdin with a checkpoint_dir, server_uri and session_key, answering a
+<stream> of events. The accounts live only in a fake splunkd (no local/ folder): here as a heavy
+forwarder keeps them, certificate_path on disk. Its events must be the ones `entra-app-secrets scan`
+writes for the same tenant."""
 import json
 import os
 import shutil
@@ -19,21 +21,41 @@ VOLATILE = {"run_id", "started", "duration_s", "requests", "throttled", "retries
             "age_days", "days_to_expiry", "account"}
 
 
+SESSION_KEY = "FAKE_SESSION_KEY"
+
+
 @pytest.fixture
 def app_dir(tmp_path, simulator):
-    """A Splunk app folder as splunkd sees it: bin/ with the script, local/ with the account conf."""
+    """A Splunk app folder as splunkd sees it: bin/ with the script and nothing else; its accounts are in
+    the fake splunkd the input XML points at."""
+    from fakes.splunkd import FakeSplunkd
+
     app = tmp_path / "etc" / "apps" / "TA-entra-app-secrets"
     (app / "bin").mkdir(parents=True)
-    (app / "local").mkdir()
     shutil.copy(SCRIPT, app / "bin" / "entra_app_secrets.py")
     collector = simulator.collector
-    (app / "local" / "ta_entra_app_secrets_account.conf").write_text(
-        f"[sim]\ntenant_id = {simulator.tenant_id}\nclient_id = {collector.client_id}\n"
-        f"authority_host = {simulator.base_url}\ngraph_host = {simulator.base_url}\n"
-        f"ca_bundle = {simulator.ca_path}\ncertificate_path = {collector.certificate_path}\n\n"
-        f"[broken_cert]\ntenant_id = {simulator.tenant_id}\nclient_id = {collector.client_id}\n"
-        f"certificate_path = {tmp_path / 'missing.pem'}\n")
-    return app
+    splunkd = FakeSplunkd(session_key=SESSION_KEY).start(tmp_path / "splunkd-tls")
+    splunkd.confs.load_default("TA-entra-app-secrets", os.path.join(REPO, "default"))
+    conf = "ta_entra_app_secrets_account"
+    splunkd.confs.put("TA-entra-app-secrets", conf, "sim", {
+        "tenant_id": simulator.tenant_id, "client_id": collector.client_id, "authority_host": simulator.base_url,
+        "graph_host": simulator.base_url, "ca_bundle": simulator.ca_path,
+        "certificate_path": collector.certificate_path})
+    splunkd.confs.put("TA-entra-app-secrets", conf, "broken_cert", {
+        "tenant_id": simulator.tenant_id, "client_id": collector.client_id,
+        "certificate_path": str(tmp_path / "missing.pem")})
+    _SPLUNKD[str(app)] = splunkd
+    yield app
+    del _SPLUNKD[str(app)]
+    splunkd.stop()
+
+
+_SPLUNKD = {}   # app folder -> the fake splunkd of that test
+
+
+def at(app):
+    """server_uri and session_key as splunkd hands them to the input."""
+    return {"server_uri": _SPLUNKD[str(app)].server_uri, "session_key": SESSION_KEY}
 
 
 def run_script(app, *args, stdin=""):
@@ -96,7 +118,8 @@ def test_scheme_names_the_parameters(app_dir):
 
 
 @pytest.mark.parametrize("params,message", [
-    ({"account": "nope"}, "unknown account 'nope'"),
+    ({"account": "nope"}, "account 'nope' does not exist: add it in Splunk Web (Configuration > Accounts) or name "
+                          "one of: broken_cert, sim"),
     ({"account": "broken_cert"}, "cannot be read"),
     ({"account": "sim", "signin_lookback_hours": "many"}, "signin_lookback_hours must be a whole number"),
     ({"account": "sim", "signin_lookback_hours": "0"}, "between 1 and 720"),
@@ -108,7 +131,7 @@ def test_scheme_names_the_parameters(app_dir):
     ({}, "account is required"),
 ])
 def test_validate_arguments_says_what_to_fix(app_dir, params, message):
-    result = run_script(app_dir, "--validate-arguments", stdin=validation_xml(params))
+    result = run_script(app_dir, "--validate-arguments", stdin=validation_xml(params, **at(app_dir)))
     assert result.returncode == 1
     error = ET.fromstring(result.stdout).findtext("message")
     assert message in error, error
@@ -117,7 +140,7 @@ def test_validate_arguments_says_what_to_fix(app_dir, params, message):
 def test_validate_arguments_accepts_a_good_stanza(app_dir):
     result = run_script(app_dir, "--validate-arguments",
                         stdin=validation_xml({"account": "sim", "signin_lookback_hours": "24",
-                                              "signin_overlap_minutes": "120"}))
+                                              "signin_overlap_minutes": "120"}, **at(app_dir)))
     assert result.returncode == 0 and result.stdout == "", (result.stdout, result.stderr)
 
 
@@ -146,7 +169,7 @@ def test_stream_gives_the_events_scan_gives_and_a_second_run_repeats_no_signin(a
     checkpoint_dir = tmp_path / "checkpoints"
     checkpoint_dir.mkdir()
     params = {"account": "sim", "signin_lookback_hours": LOOKBACK}
-    first = run_script(app_dir, stdin=input_xml(checkpoint_dir, params))
+    first = run_script(app_dir, stdin=input_xml(checkpoint_dir, params, **at(app_dir)))
     assert first.returncode == 0, first.stderr
     events = stream_events(first.stdout)
     assert {e["index"] for e in events} == {"security"} and {e["host"] for e in events} == {"splunk-hf1"}
@@ -168,7 +191,7 @@ def test_stream_gives_the_events_scan_gives_and_a_second_run_repeats_no_signin(a
     scanned = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert comparable(events) == comparable(scanned)
 
-    second = run_script(app_dir, stdin=input_xml(checkpoint_dir, params))
+    second = run_script(app_dir, stdin=input_xml(checkpoint_dir, params, **at(app_dir)))
     assert second.returncode == 0, second.stderr
     again = stream_events(second.stdout)
     assert not [e for e in again if e["sourcetype"] == "entra:signin:serviceprincipal"]
@@ -182,24 +205,24 @@ def test_changes_mode_writes_only_what_changed_after_the_snapshot(app_dir, simul
     checkpoint_dir = tmp_path / "checkpoints"
     checkpoint_dir.mkdir()
     params = {"account": "sim", "signin_lookback_hours": LOOKBACK, "posture_mode": "changes"}
-    first = stream_events(run_script(app_dir, stdin=input_xml(checkpoint_dir, params)).stdout)
+    first = stream_events(run_script(app_dir, stdin=input_xml(checkpoint_dir, params, **at(app_dir))).stdout)
     assert [e for e in first if e["sourcetype"] == "entra:app:finding"]
-    second = stream_events(run_script(app_dir, stdin=input_xml(checkpoint_dir, params)).stdout)
+    second = stream_events(run_script(app_dir, stdin=input_xml(checkpoint_dir, params, **at(app_dir))).stdout)
     assert [e["sourcetype"] for e in second] == ["entra:harvest"]
     assert second[0]["event"]["mode"] == "changes"
 
 
 def test_an_unknown_account_at_run_time_is_logged_not_crashed(app_dir, tmp_path):
-    result = run_script(app_dir, stdin=input_xml(tmp_path, {"account": "gone"}))
+    result = run_script(app_dir, stdin=input_xml(tmp_path, {"account": "gone"}, **at(app_dir)))
     assert result.returncode == 0
-    assert "ERROR entra_app_secrets://sim: unknown account 'gone'" in result.stderr
+    assert "ERROR entra_app_secrets://sim: account 'gone' does not exist" in result.stderr
 
 
 def test_a_corrupt_checkpoint_is_reported_with_what_to_do(app_dir, tmp_path):
     checkpoint_dir = tmp_path / "checkpoints"
     checkpoint_dir.mkdir()
     (checkpoint_dir / "sim.posture.json").write_text("{not json")
-    result = run_script(app_dir, stdin=input_xml(checkpoint_dir, {"account": "sim"}))
+    result = run_script(app_dir, stdin=input_xml(checkpoint_dir, {"account": "sim"}, **at(app_dir)))
     assert result.returncode == 0
     assert "sim.posture.json cannot be read" in result.stderr and "move it aside" in result.stderr
     assert "Traceback" not in result.stderr

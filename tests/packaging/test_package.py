@@ -157,16 +157,18 @@ def extracted(built, tmp_path_factory):
 
 @pytest.mark.parametrize("python", SPLUNK_PYTHONS, ids=[f"python-{name}" for name in SPLUNK_PYTHONS])
 def test_vendored_lib_imports_every_module_on_a_bare_interpreter(extracted, python):
-    """lib/ alone (no site-packages) imports every connector module; only cryptography comes from Splunk."""
+    """lib/ alone (no site-packages) imports every connector module and solnlib; only cryptography comes from
+    Splunk."""
     interpreter = SPLUNK_PYTHONS[python]
     if interpreter is None:
         pytest.skip(f"no Python {python} on this machine")
     lib = str(extracted / "lib")
     probe = ("import sys, pkgutil, importlib; sys.path.insert(0, sys.argv[1]); "
              "import msal, requests, urllib3, splunklib.client, splunklib.modularinput, structlog, tenacity, jwt; "
-             "import connector; "
+             "import solnlib.conf_manager, solnlib.credentials; "
+             "import connector, connector.splunk.settings, connector.splunk.modinput, connector.splunk.alert_action; "
              "[importlib.import_module('connector.' + m.name) for m in pkgutil.iter_modules(connector.__path__)]; "
-             "assert all(m.__file__.startswith(sys.argv[1]) for m in (msal, requests, structlog, connector)); "
+             "assert all(m.__file__.startswith(sys.argv[1]) for m in (msal, requests, structlog, connector, solnlib)); "
              "from connector.logs import configure_logging, get_logger; configure_logging('INFO'); "
              "get_logger('probe').info('probe.logged', body='client_secret=hunter2hunter2'); "
              "print(connector.__version__, urllib3.__version__)")

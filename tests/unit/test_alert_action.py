@@ -15,6 +15,8 @@ from cryptography.x509.oid import NameOID
 from connector.splunk import alert_action
 from connector.splunk.alert_action import Payload, StashWriter, decode_multivalue, decode_row
 from connector.logs import configure_logging
+from fakes.splunkd import FakeSplunkd
+from fakes.splunkd_conf import save_like_ucc
 from test_actions import (APP_ID, APP_OBJECT, COLLECTOR_APP_ID, KEY_ON_APP, KEY_ON_SP, OTHER_KEY_ON_APP, SP_OBJECT,
                           TENANT, UNKNOWN_KEY, MemoryGraph)
 
@@ -110,21 +112,37 @@ def certificate(tmp_path_factory):
     return make_certificate(tmp_path_factory.mktemp("cert") / "responder.pem")
 
 
+SESSION_KEY = "SESSION-KEY-never-logged"
+ACCOUNT_CONF = "ta_entra_app_secrets_account"
+
+
 @pytest.fixture
-def splunk_home(tmp_path, certificate, monkeypatch):
+def splunkd(tmp_path):
+    """The splunkd the actions read their accounts from (no local/ folder: its REST API only)."""
+    fake = FakeSplunkd(session_key=SESSION_KEY).start(tmp_path / "splunkd-tls")
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def splunk_home(tmp_path, certificate, monkeypatch, splunkd):
     # The add-on log goes to $SPLUNK_HOME/var/log/splunk as under splunkd; stderr again afterwards.
     monkeypatch.setenv("SPLUNK_HOME", str(tmp_path))
-    yield _splunk_home(tmp_path, certificate)
+    splunkd.confs.put("TA-entra-app-secrets", ACCOUNT_CONF, "responder", {
+        "tenant_id": TENANT, "client_id": COLLECTOR_APP_ID, "certificate_path": str(certificate),
+        "graph_host": "https://graph.example.test"})
+    _SPLUNKD[str(tmp_path)] = splunkd
+    yield tmp_path
+    del _SPLUNKD[str(tmp_path)]
     configure_logging()
 
 
-def _splunk_home(tmp_path, certificate):
-    local = tmp_path / "etc" / "apps" / "TA-entra-app-secrets" / "local"
-    local.mkdir(parents=True)
-    (local / "ta_entra_app_secrets_account.conf").write_text(
-        f"[responder]\ntenant_id = {TENANT}\nclient_id = {COLLECTOR_APP_ID}\ncertificate_path = {certificate}\n"
-        f"graph_host = https://graph.example.test\n")
-    return tmp_path
+_SPLUNKD = {}   # SPLUNK_HOME -> the fake splunkd of that test
+
+
+def splunkd_of(splunk_home):
+    """What splunkd puts in an action's payload: its URI and the session key."""
+    return {"server_uri": _SPLUNKD[str(splunk_home)].server_uri, "session_key": SESSION_KEY}
 
 
 def execute(splunk_home, command, rows, configuration=None, graph=None):
@@ -132,7 +150,7 @@ def execute(splunk_home, command, rows, configuration=None, graph=None):
     results = write_results(splunk_home / "results.csv.gz", rows)
     payload = {"configuration": configuration or {}, "result": rows[0], "results_file": results, "owner": "analyst1",
                "sid": "rt_sid_1", "search_name": "Threat - CTD-000008 - Rule", "server_host": "sh1",
-               "server_uri": "https://127.0.0.1:8089", "session_key": "SESSION-KEY-never-logged"}
+               **splunkd_of(splunk_home)}
     code = alert_action.main(command, ["--execute"], io.StringIO(json.dumps(payload)),
                              environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=lambda account: graph)
     return code, read_stash(splunk_home), graph
@@ -220,16 +238,10 @@ def test_per_result_alerting_numbers_the_row_with_the_payload_result_id(tmp_path
     assert [rid for rid, _ in alert_action.iter_rows(payload)] == ["4"]
 
 
-def test_an_account_without_certificate_gets_its_secret_from_storage_passwords(splunk_home, monkeypatch):
-    conf = splunk_home / "etc" / "apps" / "TA-entra-app-secrets" / "local" / "ta_entra_app_secrets_account.conf"
-    conf.write_text(f"[responder]\ntenant_id = {TENANT}\nclient_id = {COLLECTOR_APP_ID}\n")
-    asked = []
-
-    def secret_for_account(server_uri, session_key, account_name):
-        asked.append((server_uri, session_key, account_name))
-        return "stored-secret-value"
-
-    monkeypatch.setattr(alert_action.splunkd, "secret_for_account", secret_for_account)
+def test_an_account_without_certificate_gets_its_secret_from_storage_passwords(splunk_home, splunkd):
+    save_like_ucc(splunkd, ACCOUNT_CONF, "responder", {"certificate_path": "", "credential_type": "client_secret",
+                                                       "client_secret": "stored-secret-value"},
+                  ["client_secret", "certificate", "proxy_password"])
     seen = []
     graph = MemoryGraph()
 
@@ -238,13 +250,13 @@ def test_an_account_without_certificate_gets_its_secret_from_storage_passwords(s
         return graph
 
     results = write_results(splunk_home / "results.csv.gz", [finding(), finding(key_id=OTHER_KEY_ON_APP)])
-    payload = {"configuration": {}, "result": {}, "results_file": results, "server_uri": "https://127.0.0.1:8089",
-               "session_key": "SESSION", "owner": "analyst1"}
+    payload = {"configuration": {}, "result": {}, "results_file": results, **splunkd_of(splunk_home),
+               "owner": "analyst1"}
     code = alert_action.main("entra_remove_secret", ["--execute"], io.StringIO(json.dumps(payload)),
                              environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=factory)
     assert code == 0
-    # one lookup and one client for both rows of the account
-    assert asked == [("https://127.0.0.1:8089", "SESSION", "responder")] and seen == ["stored-secret-value"]
+    # one client for both rows of the account, signed in with the secret from storage/passwords
+    assert seen == ["stored-secret-value"]
     assert b"stored-secret-value" not in b"".join(
         (splunk_home / "var" / "spool" / "splunk" / name).read_bytes()
         for name in os.listdir(splunk_home / "var" / "spool" / "splunk"))
@@ -255,7 +267,8 @@ def test_an_unusable_spool_fails_the_run_but_the_log_keeps_the_record(splunk_hom
     (splunk_home / "var" / "spool" / "splunk").write_text("a file where splunkd's spool folder should be")
     graph = MemoryGraph()
     results = write_results(splunk_home / "results.csv.gz", [finding()])
-    payload = {"configuration": {}, "result": {}, "results_file": results, "owner": "analyst1"}
+    payload = {"configuration": {}, "result": {}, "results_file": results, "owner": "analyst1",
+               **splunkd_of(splunk_home)}
     code = alert_action.main("entra_remove_secret", ["--execute"], io.StringIO(json.dumps(payload)),
                              environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=lambda account: graph)
     assert code == alert_action.EXIT_FAILURES and len(graph.writes) == 1
@@ -271,14 +284,12 @@ def test_a_result_without_tenant_id_uses_the_only_account(splunk_home):
     assert events[0]["tenant_id"] == TENANT
 
 
-def test_an_unreachable_splunkd_is_named_when_the_secret_cannot_be_read(splunk_home):
-    conf = splunk_home / "etc" / "apps" / "TA-entra-app-secrets" / "local" / "ta_entra_app_secrets_account.conf"
-    conf.write_text(f"[responder]\ntenant_id = {TENANT}\nclient_id = {COLLECTOR_APP_ID}\n")
+def test_an_unreachable_splunkd_is_named_when_the_accounts_cannot_be_read(splunk_home):
     results = write_results(splunk_home / "results.csv.gz", [finding()])
     payload = {"configuration": {}, "result": {}, "results_file": results, "server_uri": "https://127.0.0.1:9",
                "session_key": "SESSION", "owner": "analyst1"}
     code = alert_action.main("entra_disable_app", ["--execute"], io.StringIO(json.dumps(payload)),
                              environ={"SPLUNK_HOME": str(splunk_home)}, graph_factory=lambda account: MemoryGraph())
     events = read_stash(splunk_home)
-    assert code == 1 and "client secret of account 'responder'" in events[0]["result"]
+    assert code == 1 and "while reading the accounts" in events[0]["result"]
     assert "https://127.0.0.1:9" in events[0]["result"] and "SESSION" not in events[0]["result"]

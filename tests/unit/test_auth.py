@@ -227,7 +227,7 @@ def test_unknown_tenant_at_discovery_is_an_authentication_error():
 
 def test_no_credential_is_a_config_error():
     account = Account(name="prod", tenant_id=TENANT, client_id=CLIENT)
-    with pytest.raises(ConfigError, match="neither certificate_path nor a client secret"):
+    with pytest.raises(ConfigError, match="neither a certificate nor a client secret"):
         TokenProvider(account, http_client=FakeIdentityProvider()).token()
 
 

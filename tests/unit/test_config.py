@@ -1,7 +1,8 @@
-"""Accounts from .conf files and CLI flags, their validation, certificates, and the Splunk adapter."""
+"""Accounts from fields, .conf files and CLI flags; account_problems, one sentence per field; certificates as
+PEM text or a file."""
 import argparse
+import datetime
 import hashlib
-import io
 import os
 import textwrap
 
@@ -11,8 +12,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connector.splunk import splunkd
-from connector.config import (CLOUDS, Account, account_from_cli, find_account_for_tenant, load_account,
+from connector import conf_files
+from connector.config import (CLOUDS, Account, account_certificate, account_from_cli, account_from_fields,
+                              account_problems, certificate_from_pem, find_account_for_tenant, load_account,
                               load_accounts, read_certificate, validate_account)
 from connector.errors import ConfigError
 
@@ -223,7 +225,7 @@ def test_a_client_secret_in_a_conf_file_is_refused_and_not_echoed(tmp_path):
     write_conf(tmp_path, "local", f"[leaky]\ntenant_id = {TENANT}\nclient_id = {CLIENT}\nclient_secret = {SECRET}\n")
     with pytest.raises(ConfigError) as caught:
         load_accounts(str(tmp_path))
-    assert "storage/passwords" in str(caught.value)
+    assert "Splunk Web" in str(caught.value) and "ENTRA_CLIENT_SECRET" in str(caught.value)
     assert SECRET not in str(caught.value)
 
 
@@ -233,7 +235,7 @@ def test_a_masked_client_secret_in_a_conf_file_is_fine(tmp_path):
 
 
 def test_conf_parser_follows_splunk_rules():
-    parsed = splunkd.parse_conf_text("top = 1\n[a]\nkey = one \\\ntwo\nKey = x = y\n# comment = no\n[a]\nmore = 2\n")
+    parsed = conf_files.parse_conf_text("top = 1\n[a]\nkey = one \\\ntwo\nKey = x = y\n# comment = no\n[a]\nmore = 2\n")
     assert parsed["default"] == {"top": "1"}
     assert parsed["a"] == {"key": "one \ntwo", "Key": "x = y", "more": "2"}
 
@@ -312,130 +314,11 @@ def test_find_account_for_tenant_with_a_collector_and_a_responder():
 # -- splunkd.py: app folder and storage/passwords -----------------------------------------------------------
 
 def test_app_dir_discovery():
-    assert splunkd.app_dir_from_script("/opt/splunk/etc/apps/TA-entra-app-secrets/bin/entra_app_secrets.py") \
+    assert conf_files.app_dir_from_script("/opt/splunk/etc/apps/TA-entra-app-secrets/bin/entra_app_secrets.py") \
         == "/opt/splunk/etc/apps/TA-entra-app-secrets"
-    assert splunkd.default_app_dir({"SPLUNK_HOME": "/opt/splunk"}) == os.path.join(
+    assert conf_files.default_app_dir({"SPLUNK_HOME": "/opt/splunk"}) == os.path.join(
         "/opt/splunk", "etc", "apps", "TA-entra-app-secrets")
-    assert splunkd.default_app_dir({}) is None
-
-
-class FakePassword:
-    def __init__(self, realm, username, clear_password):
-        self.realm, self.username, self.clear_password = realm, username, clear_password
-
-
-class FakePasswords:
-    """The slice of splunklib's StoragePasswords the adapter uses: lookup by name, and list()."""
-
-    def __init__(self, entries, by_name=True):
-        self.entries = entries
-        self.by_name = by_name
-        self.lookups = []
-
-    def __getitem__(self, name):
-        self.lookups.append(name)
-        if self.by_name:
-            for entry in self.entries:
-                if f"{entry.realm}:{entry.username}:" == name:
-                    return entry
-        raise KeyError(name)
-
-    def list(self):
-        return list(self.entries)
-
-
-class FakeService:
-    def __init__(self, passwords):
-        self.storage_passwords = passwords
-
-
-def test_secret_is_read_from_the_add_on_realm_by_account_name():
-    passwords = FakePasswords([FakePassword("other-app", "prod", "wrong"),
-                               FakePassword("TA-entra-app-secrets", "prod", SECRET)])
-    assert splunkd.read_account_secret(FakeService(passwords), "prod") == SECRET
-    assert passwords.lookups == ["TA-entra-app-secrets:prod:"]
-
-
-def test_secret_lookup_falls_back_to_matching_realm_and_username():
-    passwords = FakePasswords([FakePassword("other-app", "prod", "wrong"),
-                               FakePassword("TA-entra-app-secrets", "prod", SECRET)], by_name=False)
-    assert splunkd.read_account_secret(FakeService(passwords), "prod") == SECRET
-
-
-def test_missing_secret_says_where_to_put_it():
-    service = FakeService(FakePasswords([FakePassword("other-app", "prod", "wrong")]))
-    with pytest.raises(ConfigError, match=r"realm TA-entra-app-secrets, username prod"):
-        splunkd.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=service)
-
-
-class WritablePasswords(FakePasswords):
-    def delete(self, username, realm=None):
-        for entry in self.entries:
-            if (entry.realm, entry.username) == (realm, username):
-                self.entries.remove(entry)
-                return self
-        raise KeyError(f"{realm}:{username}:")
-
-    def create(self, password, username, realm=None):
-        self.entries.append(FakePassword(realm, username, password))
-
-
-def test_storing_a_secret_replaces_the_previous_one_for_that_account_only():
-    passwords = WritablePasswords([FakePassword("TA-entra-app-secrets", "prod", "old"),
-                                   FakePassword("TA-entra-app-secrets", "dev", "dev-secret")])
-    service = FakeService(passwords)
-    splunkd.store_account_secret(service, "prod", SECRET)
-    splunkd.store_account_secret(service, "new", "n")
-    assert splunkd.read_account_secret(service, "prod") == SECRET
-    assert splunkd.read_account_secret(service, "dev") == "dev-secret"
-    assert splunkd.read_account_secret(service, "new") == "n"
-    assert len(passwords.entries) == 3
-
-
-def test_splunkd_refusing_storage_passwords_names_the_capability():
-    from splunklib.binding import HTTPError
-
-    class Refusing:
-        @property
-        def storage_passwords(self):
-            response = type("R", (), {"status": 403, "reason": "Forbidden", "headers": [],
-                                      "body": io.BytesIO(b"<response/>")})()
-            raise HTTPError(response)
-
-    with pytest.raises(ConfigError, match=r"HTTP 403.*list_storage_passwords"):
-        splunkd.secret_for_account("https://127.0.0.1:8089", "session", "prod", service=Refusing())
-
-
-def test_a_typed_in_secret_moves_to_storage_passwords_and_is_masked(tmp_path):
-    write_conf(tmp_path, "local", f"""
-        # keep this comment
-        [prod]
-        tenant_id = {TENANT}
-        client_id = {CLIENT}
-        client_secret = {SECRET}
-
-        [masked]
-        tenant_id = {TENANT}
-        client_id = {OTHER_CLIENT}
-        client_secret = ********
-        """)
-    conf = tmp_path / "local" / "ta_entra_app_secrets_account.conf"
-    conf.chmod(0o600)
-    passwords = WritablePasswords([])
-    assert splunkd.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == ["prod"]
-    text = conf.read_text()
-    assert SECRET not in text and "# keep this comment" in text
-    assert text.count("client_secret = ********") == 2
-    assert oct(conf.stat().st_mode & 0o777) == "0o600"
-    assert [(p.realm, p.username, p.clear_password) for p in passwords.entries] == [
-        ("TA-entra-app-secrets", "prod", SECRET)]
-    accounts = load_accounts(str(tmp_path))  # the conf is usable now
-    assert accounts["prod"].client_secret is None and accounts["prod"].auth_method == "secret"
-    assert splunkd.migrate_plaintext_secrets(FakeService(passwords), str(tmp_path)) == []  # nothing left to move
-
-
-def test_migration_without_a_local_conf_does_nothing(tmp_path):
-    assert splunkd.migrate_plaintext_secrets(FakeService(WritablePasswords([])), str(tmp_path)) == []
+    assert conf_files.default_app_dir({}) is None
 
 
 def test_a_secret_pasted_into_the_wrong_field_is_not_quoted_back(tmp_path):
@@ -450,3 +333,149 @@ def test_a_secret_pasted_into_the_wrong_field_is_not_quoted_back(tmp_path):
     with pytest.raises(ConfigError) as raised:
         load_account(str(tmp_path), "contoso")
     assert "client_id" in str(raised.value) and pasted not in str(raised.value)
+
+
+# -- account_problems: one sentence per field, from the fields a stanza holds ---------------------------------
+
+UTC = datetime.timezone.utc
+NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def certificate_pem(not_before, not_after, *, key=None, with_key=True):
+    """PEM text of an RSA key and a self-signed certificate valid from not_before to not_after."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "collector")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(not_before).not_valid_after(not_after)
+            .sign(key, hashes.SHA256()))
+    text = cert.public_bytes(serialization.Encoding.PEM).decode()
+    if with_key:
+        text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode() + text
+    return text
+
+
+@pytest.fixture(scope="module")
+def valid_pem():
+    return certificate_pem(datetime.datetime(2026, 1, 1, tzinfo=UTC), datetime.datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def good_fields(**changes):
+    return {"tenant_id": TENANT, "client_id": CLIENT, "cloud": "global", **changes}
+
+
+def test_good_fields_have_no_problem(valid_pem):
+    assert account_problems(good_fields(credential_type="certificate", certificate=valid_pem), now=NOW) == []
+    assert account_problems(good_fields(credential_type="client_secret", client_secret=SECRET), now=NOW) == []
+
+
+@pytest.mark.parametrize("changes, sentence", [
+    ({"tenant_id": "not a tenant"}, "tenant_id 'not a tenant' must be the directory (tenant) ID GUID or a verified "
+                                    "domain such as contoso.onmicrosoft.com"),
+    ({"client_id": "1234"}, "client_id '1234' must be the application (client) ID GUID"),
+    ({"cloud": "mars"}, "cloud 'mars' must be one of global, usgov, dod, china"),
+    ({"authority_host": "http://login.example.net"},
+     "authority_host 'http://login.example.net' must be an https URL such as https://login.example.net"),
+    ({"graph_host": "https://graph.example.net/v1.0"},
+     "graph_host 'https://graph.example.net/v1.0' must be a host only (no path or query)"),
+    ({"credential_type": "password"}, "credential_type 'password' must be certificate or client_secret"),
+    ({"proxy_port": "99999"}, "proxy_port '99999' must be a port number from 1 to 65535"),
+    ({"credential_type": "certificate"}, "certificate is empty but credential_type is certificate; paste or upload "
+                                         "the PEM private key and certificate"),
+    ({"credential_type": "client_secret"}, "client_secret is empty but credential_type is client_secret; enter the "
+                                           "app's client secret"),
+    ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle '/nonexistent/ca.pem' is not a readable file; paste the CA "
+                                           "certificate as PEM text instead, or fix the path"),
+])
+def test_each_bad_field_is_one_sentence_naming_it(changes, sentence):
+    assert account_problems(good_fields(**changes), now=NOW) == [sentence]
+
+
+def test_an_expired_certificate_says_the_date(valid_pem):
+    expired = certificate_pem(datetime.datetime(2024, 1, 1, tzinfo=UTC), datetime.datetime(2025, 3, 31, tzinfo=UTC))
+    assert account_problems(good_fields(certificate=expired), now=NOW) == [
+        "certificate expired on 2025-03-31; register a new certificate on the app and store it here"]
+    # `now` decides: the valid one has expired by 2027-06
+    later = datetime.datetime(2027, 6, 1, tzinfo=UTC)
+    assert account_problems(good_fields(certificate=valid_pem), now=later) == [
+        "certificate expired on 2027-01-01; register a new certificate on the app and store it here"]
+
+
+def test_a_not_yet_valid_certificate_says_the_date():
+    future = certificate_pem(datetime.datetime(2026, 9, 15, tzinfo=UTC), datetime.datetime(2028, 1, 1, tzinfo=UTC))
+    assert account_problems(good_fields(certificate=future), now=NOW) == [
+        "certificate is not valid before 2026-09-15; use a certificate that is valid now"]
+
+
+def test_a_certificate_without_its_private_key(valid_pem):
+    only_cert = valid_pem[valid_pem.index("-----BEGIN CERTIFICATE-----"):]
+    problems = account_problems(good_fields(certificate=only_cert), now=NOW)
+    assert problems == ["certificate is missing the private key; it must hold both the PEM private key and the PEM "
+                        "certificate registered on the app"]
+
+
+def test_text_that_is_not_a_pem():
+    problems = account_problems(good_fields(certificate="MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"), now=NOW)
+    assert problems == ["certificate is not PEM text; it must hold the PEM private key and the PEM certificate "
+                        "registered on the app, each a block starting with -----BEGIN"]
+    assert account_problems(good_fields(ca_bundle="-----BEGIN CERTIFICATE-----\nnot base64\n"
+                                                  "-----END CERTIFICATE-----\n"), now=NOW) == [
+        "ca_bundle does not hold a valid PEM certificate; paste the CA certificate(s) that sign the authority and "
+        "Graph hosts' certificates, or give a file path"]
+
+
+def test_a_ca_bundle_may_be_pem_text_or_a_path(pki):
+    ca_text = open(pki["ca"], encoding="ascii").read()
+    assert account_problems(good_fields(ca_bundle=ca_text), now=NOW) == []
+    assert account_problems(good_fields(ca_bundle=pki["ca"]), now=NOW) == []
+    # a path is only checked on the node that runs the input
+    assert account_problems(good_fields(ca_bundle="/elsewhere/ca.pem"), now=NOW, check_files=False) == []
+
+
+def test_every_problem_at_once_and_no_secret_quoted(valid_pem):
+    key_only = valid_pem[:valid_pem.index("-----BEGIN CERTIFICATE-----")]
+    fields = {"tenant_id": "x", "client_id": SECRET, "cloud": "z", "client_secret": SECRET, "certificate": key_only,
+              "proxy_password": SECRET}
+    problems = account_problems(fields, now=NOW)
+    assert [p.split(" ")[0] for p in problems] == ["tenant_id", "client_id", "cloud", "certificate"]
+    text = " ".join(problems)
+    assert "PRIVATE KEY-----\n" not in text and key_only.splitlines()[1] not in text
+
+
+def test_account_from_fields_reads_the_storage_contract(valid_pem, pki):
+    account = account_from_fields("prod", {**good_fields(), "credential_type": "certificate", "certificate": valid_pem,
+                                           "client_secret": "******", "ca_bundle": pki["ca"], "unknown": "x"})
+    assert account.auth_method == "certificate" and account.certificate_pem == valid_pem.strip()
+    assert account.client_secret is None  # solnlib's placeholder is no secret
+    assert valid_pem not in repr(account)
+    assert account_certificate(account).certificate_pem.startswith("-----BEGIN CERTIFICATE-----")
+    legacy = account_from_fields("old", {**good_fields(), "certificate_path": pki["combined"]})
+    assert legacy.auth_method == "certificate" and account_certificate(legacy).sha256_thumbprint
+    assert account_from_fields("s", {**good_fields(), "credential_type": "client_secret",
+                                     "certificate_path": pki["combined"]}).auth_method == "secret"
+
+
+def test_ca_bundle_text_is_trusted_from_memory_and_a_path_is_passed_to_requests(pki):
+    ca_text = open(pki["ca"], encoding="ascii").read()
+    assert account_from_fields("a", good_fields(ca_bundle=ca_text)).verify is True
+    assert account_from_fields("a", good_fields(ca_bundle=ca_text)).ca_pem == ca_text.strip()
+    assert account_from_fields("a", good_fields(ca_bundle=pki["ca"])).verify == pki["ca"]
+
+
+def test_proxy_fields_and_the_add_on_proxy():
+    add_on = {"url": "http://proxy.corp:3128", "username": "svc", "password": "p@ss:word"}
+    account = account_from_fields("a", good_fields(), proxy=add_on)
+    assert account.proxies["https"] == "http://svc:p%40ss%3Aword@proxy.corp:3128"
+    assert "p@ss:word" not in repr(account)
+    own = account_from_fields("a", good_fields(proxy_url="own.proxy", proxy_port="8080"), proxy=add_on)
+    assert own.proxies == {"http": "http://own.proxy:8080", "https": "http://own.proxy:8080"}
+    legacy = account_from_fields("a", good_fields(proxy="http://legacy:8080"))
+    assert legacy.proxies["https"] == "http://legacy:8080"
+
+
+def test_certificate_from_pem_gives_the_thumbprint_of_the_text(pki):
+    combined = open(pki["combined"], encoding="ascii").read()
+    assert certificate_from_pem(combined).sha256_thumbprint == read_certificate(pki["combined"]).sha256_thumbprint

@@ -296,3 +296,100 @@ def find_account_for_tenant(accounts, tenant_id, prefer=None):
         names = ", ".join(a.name for a in matches)
         raise ConfigError(f"several accounts are configured for tenant {tenant_id} ({names}); name the one to use")
     return matches[0]
+
+
+# --- save-time validation of the Configuration page's fields ---------------------------------------------
+# MINIMAL VERSION written on the ucc branch so the Accounts tab's save handler has something to call; the
+# splunkd-config branch owns account_problems() and its version replaces this one on merge (same signature).
+def account_problems(fields, *, now=None):
+    """Every problem in an account's fields (the storage contract's names), each one sentence naming the
+    field and the fix; [] when the account is usable. No field value is ever quoted: a secret pasted into
+    the wrong field must not come back in an error."""
+    import datetime
+
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    value = {key: (fields.get(key) or "").strip() for key in (
+        "tenant_id", "client_id", "cloud", "credential_type", "certificate", "client_secret", "certificate_path",
+        "authority_host", "graph_host", "ca_bundle", "proxy_url", "proxy_port")}
+    problems = []
+    if not (_GUID.match(value["tenant_id"]) or _DOMAIN.match(value["tenant_id"])):
+        problems.append("tenant_id must be the directory (tenant) ID GUID or a verified domain such as "
+                        "contoso.onmicrosoft.com.")
+    if not _GUID.match(value["client_id"]):
+        problems.append("client_id must be the application (client) ID GUID of the app registration.")
+    if (value["cloud"] or "global") not in CLOUDS:
+        problems.append(f"cloud must be one of {', '.join(CLOUDS)}.")
+    for name in ("authority_host", "graph_host"):
+        parts = urlsplit(value[name]) if value[name] else None
+        if parts is not None and (parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/")
+                                  or parts.query):
+            problems.append(f"{name} must be an https URL with a host only, such as https://login.example.net.")
+    credential_type = value["credential_type"] or ("certificate" if value["certificate_path"] else "client_secret")
+    if credential_type == "certificate":
+        if value["certificate"]:
+            problems.extend(_pem_credential_problems(value["certificate"].encode(), "certificate", now))
+        elif value["certificate_path"]:
+            if not _readable(value["certificate_path"]):
+                problems.append("certificate_path is not a readable file on this Splunk instance; paste the PEM "
+                                "into certificate instead.")
+        else:
+            problems.append("certificate is empty: paste the PEM private key and the PEM certificate registered "
+                            "on the app.")
+    elif credential_type == "client_secret":
+        if not value["client_secret"]:
+            problems.append("client_secret is empty: paste the client secret's value (not its id).")
+    else:
+        problems.append("credential_type must be certificate or client_secret.")
+    if value["ca_bundle"]:
+        problems.extend(_ca_bundle_problems(value["ca_bundle"]))
+    if value["proxy_url"] and not (value["proxy_port"].isdigit() and 1 <= int(value["proxy_port"]) <= 65535):
+        problems.append("proxy_port must be a port number from 1 to 65535 when proxy_url is set.")
+    return problems
+
+
+def _pem_credential_problems(data, name, now):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key_block, cert_block = _pem_block(data, b"PRIVATE KEY"), _pem_block(data, b"CERTIFICATE")
+    if key_block is None and cert_block is None:
+        return [f"{name} is not PEM text: paste the -----BEGIN PRIVATE KEY----- and -----BEGIN CERTIFICATE----- blocks."]
+    if key_block is None:
+        return [f"{name} has no private key: paste the PEM private key together with the certificate."]
+    if cert_block is None:
+        return [f"{name} has no certificate: paste the PEM certificate registered on the app after the private key."]
+    try:
+        key = serialization.load_pem_private_key(key_block, password=None)
+    except TypeError:
+        return [f"{name} holds an encrypted private key: paste it unencrypted (openssl pkey -in key.pem)."]
+    except ValueError:
+        return [f"{name} holds a private key that is not valid PEM."]
+    try:
+        cert = x509.load_pem_x509_certificate(cert_block)
+    except ValueError:
+        return [f"{name} holds a certificate that is not valid PEM."]
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return [f"{name} holds a private key that is not RSA; Entra ID app certificates must be RSA."]
+    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+        return [f"{name} holds a private key that does not belong to its certificate."]
+    if cert.not_valid_after_utc < now:
+        return [f"{name} expired on {cert.not_valid_after_utc.date().isoformat()}: upload a new certificate to the "
+                f"app and paste it here."]
+    if cert.not_valid_before_utc > now:
+        return [f"{name} is not valid before {cert.not_valid_before_utc.date().isoformat()}."]
+    return []
+
+
+def _ca_bundle_problems(text):
+    from cryptography import x509
+
+    if not text.startswith("-----BEGIN"):
+        return [] if _readable(text) else ["ca_bundle is neither PEM text nor a readable file on this Splunk "
+                                           "instance; paste the CA certificates as PEM."]
+    try:
+        if not x509.load_pem_x509_certificates(text.encode()):
+            raise ValueError
+    except ValueError:
+        return ["ca_bundle is not valid PEM: paste one or more -----BEGIN CERTIFICATE----- blocks."]
+    return []

@@ -81,6 +81,7 @@ WHEEL_REQUIREMENTS = (
     "splunktaucclib==8.2.0",       # the REST handlers ucc-gen generates (and ours, bin/*_validation.py)
     "solnlib==8.2.0",              # splunktaucclib: conf and storage/passwords through splunkd
     "defusedxml==0.7.1",           # splunktaucclib's handler parses splunkd's XML with it
+    "sortedcontainers==2.4.0",     # solnlib/__init__ imports timer_queue, which imports it
 )
 # no wheel on PyPI, pure Python: built locally from the sdist (3.x needs Python 3.13)
 SDIST_REQUIREMENTS = ("splunk-sdk==2.1.1",)

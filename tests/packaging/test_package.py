@@ -29,8 +29,8 @@ HEAVY_TIMEOUT = 600
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = package.build_package(str(tmp_path_factory.mktemp("dist")))
+def built(app_tarball):
+    path = app_tarball
     with tarfile.open(path) as tar:
         members = {member.name: member for member in tar.getmembers()}
         # app files and lib/connector as bytes; the rest of lib/ is only listed

@@ -67,8 +67,9 @@ class PermissionReport:
                 f"(it holds {held}); add them under API permissions and grant admin consent.")
 
 
-def check_permissions(client, account, needs=COLLECTOR_NEEDS):
-    """The report for `account`, through an open GraphClient (whose first request signs in)."""
+def check_permissions(client, account, needs=COLLECTOR_NEEDS, alternatives=()):
+    """The report for `account`, through an open GraphClient (whose first request signs in). With
+    `alternatives` (other tuples of Needs), holding every need of one of them is enough."""
     try:
         principal = client.get(f"/servicePrincipals(appId='{account.client_id}')",
                                params={"$select": "id,appId,displayName"})
@@ -84,6 +85,8 @@ def check_permissions(client, account, needs=COLLECTOR_NEEDS):
         raise
     held, other = _held_permissions(client, principal["id"])
     missing = tuple(need for need in needs if not need.met_by(held))
+    if any(all(need.met_by(held) for need in other_needs) for other_needs in alternatives):
+        missing = ()
     return PermissionReport(account.name, held=tuple(sorted(held)), missing=missing, other_resources=other)
 
 
@@ -109,12 +112,14 @@ def _held_permissions(client, principal_id):
 
 
 def run_connection_test(account, role="collector", open_client=None):
-    """Sign in as `account` and report its permissions; a sign-in or Graph failure becomes the report's
-    problem sentence (AddonError messages are already redacted and say what to fix)."""
+    """Sign in as `account` and report its permissions against `role` ("collector", "responder", or
+    "either": a collector's needs, or else a responder's); a sign-in or Graph failure becomes the
+    report's problem sentence (AddonError messages are already redacted and say what to fix)."""
     if open_client is None:
         from connector.graph.client import open_client
+    needs, alternatives = (COLLECTOR_NEEDS, (RESPONDER_NEEDS,)) if role == "either" else (ROLE_NEEDS[role], ())
     try:
         with open_client(account) as client:
-            return check_permissions(client, account, ROLE_NEEDS[role])
+            return check_permissions(client, account, needs, alternatives)
     except AddonError as error:
         return PermissionReport(account.name, problem=f"Account {account.name!r}: test connection failed: {error}")

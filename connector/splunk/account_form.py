@@ -39,7 +39,8 @@ def save_refusal(name, fields, *, now=None, connection_test=None):
     if str(fields.get("test_connection") or "").strip().lower() in TRUE_VALUES:
         connection_test = connection_test or permissions_check.run_connection_test
         with account_for_connection_test(name, fields) as account:
-            report = connection_test(account)
+            # an account is a collector or a response account: holding what either needs is enough
+            report = connection_test(account, role="either")
         if not report.ok:
             return report.sentence() + " Untick Test connection on save to save the account anyway."
     return None

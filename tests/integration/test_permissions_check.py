@@ -67,7 +67,7 @@ def test_an_app_that_cannot_read_its_own_service_principal(clean_simulator, monk
         def __exit__(self, *exc):
             return False
 
-        def get(self, path, params=None):
+        def get(self, path, params=None):  # noqa: D401 (the client interface)
             from connector.errors import GraphError
             raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.",
                              method="GET", path=path)
@@ -84,3 +84,10 @@ def test_the_needs_match_the_readme_permission_table():
     assert table, "README has a '### Graph permissions' table"
     for need in COLLECTOR_NEEDS + RESPONDER_NEEDS:
         assert need.satisfied_by[0] in table.group(1), need
+
+
+def test_either_role_accepts_a_collector_or_a_responder_and_names_the_collector_needs_otherwise(clean_simulator):
+    assert run_connection_test(account_for(clean_simulator, "collector"), role="either").ok
+    assert run_connection_test(account_for(clean_simulator, "responder", secret=True), role="either").ok
+    limited = run_connection_test(account_for(clean_simulator, "limited"), role="either")
+    assert not limited.ok and "AuditLog.Read.All" in limited.sentence()

@@ -1,0 +1,55 @@
+"""The Accounts tab's save logic without Splunk: placeholders, refusals, the account a test signs in as."""
+import os
+import stat
+
+from connector.graph.permissions_check import PermissionReport
+from connector.splunk import account_form
+
+GUID = "11111111-2222-3333-4444-555555555555"
+
+
+def test_an_unchanged_encrypted_field_keeps_the_stored_value_and_a_retyped_one_wins():
+    stored = {"tenant_id": GUID, "client_secret": "stored-secret", "certificate": "", "cloud": "global"}
+    payload = {"tenant_id": "contoso.onmicrosoft.com", "client_secret": "******", "cloud": "usgov"}
+    assert account_form.effective_fields(payload, stored) == {
+        "tenant_id": "contoso.onmicrosoft.com", "client_secret": "stored-secret", "certificate": "", "cloud": "usgov"}
+    assert account_form.effective_fields({"client_secret": "new"}, stored)["client_secret"] == "new"
+    # not encrypted: a literal ****** typed into a plain field is kept as typed (and then refused)
+    assert account_form.effective_fields({"tenant_id": "******"}, stored)["tenant_id"] == "******"
+
+
+def test_problems_come_before_any_sign_in_and_each_names_its_field():
+    calls = []
+    refusal = account_form.save_refusal("a", {"tenant_id": "x", "client_id": GUID, "credential_type": "client_secret",
+                                              "client_secret": "", "test_connection": "1"},
+                                        connection_test=lambda *args, **kwargs: calls.append(args))
+    assert refusal.startswith("tenant_id must be") and "client_secret is empty" in refusal
+    assert calls == [], "an account with problems is not signed in with"
+
+
+def test_test_connection_runs_only_when_ticked_and_its_sentence_refuses_the_save():
+    fields = {"tenant_id": GUID, "client_id": GUID, "credential_type": "client_secret", "client_secret": "s3cr3t-value"}
+    seen = []
+
+    def failing(account, role):
+        seen.append((account.client_secret, role))
+        return PermissionReport(account.name, problem="Account 'a': test connection failed: AADSTS7000215.")
+    assert account_form.save_refusal("a", {**fields, "test_connection": "0"}, connection_test=failing) is None
+    assert seen == []
+    refusal = account_form.save_refusal("a", {**fields, "test_connection": "1"}, connection_test=failing)
+    assert refusal.startswith("Account 'a': test connection failed") and "Untick Test connection" in refusal
+    assert seen == [("s3cr3t-value", "either")]
+
+
+def test_pasted_pem_becomes_a_private_file_that_is_gone_after_the_test():
+    fields = {"tenant_id": GUID, "client_id": GUID, "credential_type": "certificate",
+              "certificate": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+              "ca_bundle": "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n",
+              "proxy_url": "proxy.example.net", "proxy_port": "3128", "proxy_username": "u", "proxy_password": "p@ss/word"}
+    with account_form.account_for_connection_test("a", fields) as account:
+        paths = (account.certificate_path, account.ca_bundle)
+        for path in paths:
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert open(account.certificate_path).read() == fields["certificate"]
+        assert account.proxy == "http://u:p%40ss%2Fword@proxy.example.net:3128"
+    assert not any(os.path.exists(path) for path in paths)

@@ -31,19 +31,30 @@ def effective_fields(payload, stored=None):
     return merged
 
 
-def save_refusal(name, fields, *, now=None, connection_test=None):
-    """None when the account may be saved; else what to fix, one sentence per problem."""
+NOT_TESTED = "Not tested at the last save (Test connection on save was off)."
+
+
+def check_before_save(name, fields, *, now=None, connection_test=None, today=None):
+    """(refusal, connection report): refusal is None when the account may be saved, else what to fix,
+    one sentence per problem; the report is what the Accounts table shows as the last connection test
+    (the held and missing Graph permissions), stored with the account as `connection_report`."""
     problems = config.account_problems(fields, now=now)
     if problems:
-        return " ".join(problems)
-    if str(fields.get("test_connection") or "").strip().lower() in TRUE_VALUES:
-        connection_test = connection_test or permissions_check.run_connection_test
-        with account_for_connection_test(name, fields) as account:
-            # an account is a collector or a response account: holding what either needs is enough
-            report = connection_test(account, role="either")
-        if not report.ok:
-            return report.sentence() + " Untick Test connection on save to save the account anyway."
-    return None
+        return " ".join(problems), None
+    if str(fields.get("test_connection") or "").strip().lower() not in TRUE_VALUES:
+        return None, NOT_TESTED
+    connection_test = connection_test or permissions_check.run_connection_test
+    with account_for_connection_test(name, fields) as account:
+        # an account is a collector or a response account: holding what either needs is enough
+        report = connection_test(account, role="either")
+    if not report.ok:
+        return report.sentence() + " Untick Test connection on save to save the account anyway.", None
+    return None, f"{today or _today()}: {report.sentence()}"
+
+
+def _today():
+    import datetime
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @contextlib.contextmanager

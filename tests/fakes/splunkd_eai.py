@@ -15,6 +15,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 FAKE_SPLUNK_PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "splunk_admin")
 ACTIONS = {"create": 1, "list": 2, "edit": 4, "remove": 8}
+# every byte the handler scripts wrote (stdout and stderr), for the tests' secret scans
+OUTPUTS = []
 
 
 class EaiError(Exception):
@@ -53,6 +55,7 @@ def _run(script, mode, request, splunkd_uri, python, env):
                        PYTHONPATH=FAKE_SPLUNK_PACKAGE)
     result = subprocess.run([python, script, mode], input=request, capture_output=True, cwd=os.path.dirname(script),
                             env=environment, timeout=120)
+    OUTPUTS.append(result.stdout + result.stderr)
     lines = result.stdout.decode("utf-8", "replace").strip().splitlines()
     if result.returncode != 0 or not lines:
         raise AssertionError(f"{os.path.basename(script)} {mode} crashed (rc {result.returncode}): "

@@ -106,6 +106,27 @@ def test_ucc_built_the_configuration_and_inputs_pages(built):
     assert '<view name="configuration"' in nav and '<view name="inputs"' in nav
 
 
+def test_the_build_leaves_the_checkout_alone(built):
+    """ucc-gen rewrites the globalConfig.json it is given and writes output/ next to it: it gets copies."""
+    with open(os.path.join(REPO_ROOT, package.GLOBAL_CONFIG), encoding="utf-8") as handle:
+        config = json.load(handle)
+    assert "_uccVersion" not in config["meta"] and config["meta"]["version"] == "0.0.0", \
+        "the version comes from default/app.conf at build time, never written back"
+    assert not os.path.exists(os.path.join(REPO_ROOT, "output"))
+    assert not os.path.exists(os.path.join(REPO_ROOT, "package"))
+
+
+def test_missing_ucc_gen_or_global_config_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(package, "UCC_VENV", str(tmp_path / "no-venv"))
+    with pytest.raises(package.PackagingError, match=r"ucc-gen is not installed .*python3 dev.py package"):
+        package.build_package(str(tmp_path / "dist"))
+    monkeypatch.undo()
+    (tmp_path / "src" / "default").mkdir(parents=True)
+    (tmp_path / "src" / "default" / "app.conf").write_text("[id]\nversion = 1.0.0\n")
+    with pytest.raises(package.PackagingError, match="globalConfig.json is missing"):
+        package.build_package(str(tmp_path / "dist"), source_dir=str(tmp_path / "src"))
+
+
 def test_the_build_number_is_pinned_to_the_version_and_the_pages(built):
     app_conf = _conf(built["texts"][f"{APP}/default/app.conf"])
     build = app_conf["install"]["build"]

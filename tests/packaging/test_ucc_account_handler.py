@@ -14,6 +14,7 @@ import tarfile
 import pytest
 
 from tests.fakes.splunkd_conf import FakeSplunkdWithConf
+from tests.fakes import splunkd_eai
 from tests.fakes.splunkd_eai import EaiError, call
 
 APP = "TA-entra-app-secrets"
@@ -92,9 +93,13 @@ def test_a_certificate_account_saved_through_the_handler_is_stored_as_the_contra
     # Test connection signed in: the simulator issued a token and served the app role assignments
     paths = [request.path for request in clean_simulator.requests]
     assert any("appRoleAssignments" in path for path in paths), paths
+    # what the test found is kept with the account, for the Accounts table's "Last connection test"
+    assert "holds every Graph permission it needs" in stanza["connection_report"]
+    assert "Application.Read.All" in stanza["connection_report"] and "RoleManagement.Read.Directory" in stanza["connection_report"]
     # reading it back through the handler masks the secret
     listed = save("list", "contoso")
     assert listed["contoso"]["certificate"] == "******" and listed["contoso"]["tenant_id"] == fields["tenant_id"]
+    assert listed["contoso"]["connection_report"] == stanza["connection_report"]
 
 
 def test_editing_without_retyping_the_certificate_keeps_and_checks_the_stored_one(save, splunkd, clean_simulator):
@@ -102,6 +107,7 @@ def test_editing_without_retyping_the_certificate_keeps_and_checks_the_stored_on
     save("create", "contoso", **fields)
     save("edit", "contoso", **{**fields, "certificate": "******", "cloud": "global", "test_connection": "0"})
     assert stored_secret_json(splunkd, "contoso") == {"certificate": fields["certificate"]}
+    assert splunkd.conf(APP, ACCOUNT_CONF)["contoso"]["connection_report"].startswith("Not tested at the last save")
     # the stored certificate is what gets checked: a wrong client id is refused with the stored PEM
     with pytest.raises(EaiError, match="client_id must be the application"):
         save("edit", "contoso", **{**fields, "certificate": "******", "client_id": "not-a-guid"})
@@ -163,10 +169,16 @@ def test_test_connection_refuses_an_app_without_the_graph_permissions(save, splu
     assert "limited" in splunkd.conf(APP, ACCOUNT_CONF)
 
 
-def test_a_client_secret_account_stores_the_secret_encrypted(save, splunkd, clean_simulator):
+def test_a_client_secret_account_stores_the_secret_encrypted(save, splunkd, clean_simulator, issued_tokens):
     app = clean_simulator.identities["collector"]
     fields = form(clean_simulator, credential_type="client_secret", certificate="", client_secret=app.secret)
+    del splunkd_eai.OUTPUTS[:]
     save("create", "secretive", **fields)
+    save("list", "secretive")
+    assert issued_tokens, "Test connection signed in with the secret"
+    written = b"".join(splunkd_eai.OUTPUTS)
+    for secret in (app.secret, *issued_tokens, splunkd.session_key):
+        assert secret.encode() not in written, "nothing the handler writes holds a secret, token or session key"
     stanza = splunkd.conf(APP, ACCOUNT_CONF)["secretive"]
     assert stanza["client_secret"] == "******" and app.secret not in json.dumps(stanza)
     assert stored_secret_json(splunkd, "secretive") == {"client_secret": app.secret}

@@ -20,10 +20,10 @@ def test_an_unchanged_encrypted_field_keeps_the_stored_value_and_a_retyped_one_w
 
 def test_problems_come_before_any_sign_in_and_each_names_its_field():
     calls = []
-    refusal = account_form.save_refusal("a", {"tenant_id": "x", "client_id": GUID, "credential_type": "client_secret",
-                                              "client_secret": "", "test_connection": "1"},
-                                        connection_test=lambda *args, **kwargs: calls.append(args))
-    assert refusal.startswith("tenant_id must be") and "client_secret is empty" in refusal
+    refusal, report = account_form.check_before_save(
+        "a", {"tenant_id": "x", "client_id": GUID, "credential_type": "client_secret", "client_secret": "",
+              "test_connection": "1"}, connection_test=lambda *args, **kwargs: calls.append(args))
+    assert report is None and refusal.startswith("tenant_id must be") and "client_secret is empty" in refusal
     assert calls == [], "an account with problems is not signed in with"
 
 
@@ -34,11 +34,20 @@ def test_test_connection_runs_only_when_ticked_and_its_sentence_refuses_the_save
     def failing(account, role):
         seen.append((account.client_secret, role))
         return PermissionReport(account.name, problem="Account 'a': test connection failed: AADSTS7000215.")
-    assert account_form.save_refusal("a", {**fields, "test_connection": "0"}, connection_test=failing) is None
+    assert account_form.check_before_save("a", {**fields, "test_connection": "0"}, connection_test=failing) == \
+        (None, account_form.NOT_TESTED)
     assert seen == []
-    refusal = account_form.save_refusal("a", {**fields, "test_connection": "1"}, connection_test=failing)
+    refusal, report = account_form.check_before_save("a", {**fields, "test_connection": "1"}, connection_test=failing)
     assert refusal.startswith("Account 'a': test connection failed") and "Untick Test connection" in refusal
-    assert seen == [("s3cr3t-value", "either")]
+    assert report is None and seen == [("s3cr3t-value", "either")]
+
+    def passing(account, role):
+        return PermissionReport(account.name, held=("Application.Read.All", "AuditLog.Read.All"))
+    refusal, report = account_form.check_before_save("a", {**fields, "test_connection": "1"}, connection_test=passing,
+                                                     today="2026-12-01 22:00 UTC")
+    assert refusal is None
+    assert report == ("2026-12-01 22:00 UTC: Account 'a' signed in and holds every Graph permission it needs "
+                      "(Application.Read.All, AuditLog.Read.All).")
 
 
 def test_pasted_pem_becomes_a_private_file_that_is_gone_after_the_test():

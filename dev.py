@@ -5,7 +5,8 @@
     python3 dev.py test       the same, plus .venv-appinspect, libmagic1 and the CIM data models,
                               then the whole test suite; exits with pytest's exit code
     python3 dev.py test -- -k logs    extra arguments after "--" go to pytest (or to the demo)
-    python3 dev.py package    the same setup as demo, then build dist/TA-entra-app-secrets-<version>.tar.gz
+    python3 dev.py package    the same setup as demo, plus .venv-ucc (ucc-gen, which builds the
+                              Configuration and Inputs pages), then build dist/TA-entra-app-secrets-<version>.tar.gz
 
 Standard library only. Each step leaves a marker and is skipped while the marker is up to date, so
 a second run starts the tests in seconds.
@@ -22,6 +23,10 @@ VENV = os.path.join(ROOT, ".venv")
 APPINSPECT_VENV = os.path.join(ROOT, ".venv-appinspect")
 # AppInspect pins an old structlog, so it lives in a venv of its own
 APPINSPECT_REQUIREMENT = "splunk-appinspect>=4.3.1,<5"
+UCC_VENV = os.path.join(ROOT, ".venv-ucc")
+# ucc-gen (the build of the Configuration and Inputs pages) pins its own jsonschema, jinja2, PyYAML...:
+# a venv of its own, pinned exactly so every build generates the same pages and REST handlers
+UCC_REQUIREMENT = "splunk-add-on-ucc-framework==6.6.0"
 CIM_FETCHER = os.path.join(ROOT, "tests", "knowledge", "cim_models.py")
 MINIMUM_PYTHON = (3, 9)
 MARKER = ".dev-installed"
@@ -133,6 +138,12 @@ def setup_appinspect():
             "until then the AppInspect test fails.")
 
 
+def setup_ucc():
+    """.venv-ucc with ucc-gen, which devtools/package_app.py runs."""
+    ensure_venv(UCC_VENV)
+    install_once(UCC_VENV, _fingerprint(UCC_REQUIREMENT, sys.version), [UCC_REQUIREMENT])
+
+
 def fetch_cim_models():
     """The CIM data-model JSONs for the knowledge tests (the knowledge tests own the fetcher)."""
     if not os.path.exists(CIM_FETCHER):
@@ -152,6 +163,7 @@ def command_demo(extra):
 def command_test(extra):
     setup_project("test,fidelity")
     setup_appinspect()
+    setup_ucc()  # the packaging tests build the app with ucc-gen
     fetch_cim_models()
     # ENTRA_REQUIRE_ALL turns "skipped because a tool is missing" into a failure
     env = dict(os.environ, ENTRA_REQUIRE_ALL="1")
@@ -160,6 +172,7 @@ def command_test(extra):
 
 def command_package(extra):
     setup_project()
+    setup_ucc()
     return subprocess.run([venv_python(VENV), "-m", "devtools.package_app", *extra], cwd=ROOT).returncode
 
 

@@ -5,7 +5,21 @@ A development step, not part of the installed CLI: it reads the checkout (defaul
 
 The tarball holds one folder, TA-entra-app-secrets/, with the Splunk app files from the checkout,
 `lib/connector/`, and the runtime dependencies vendored under `lib/` (bin scripts put `../lib` first on
-sys.path). What is vendored and what is not:
+sys.path).
+
+The Configuration and Inputs pages come from UCC (`ucc-gen build`, splunk-add-on-ucc-framework, installed
+by dev.py into .venv-ucc): it reads `globalConfig.json` and a `package/` source folder and writes the app
+with its generated REST handlers (bin/ta_entra_app_secrets_rh_*.py, restmap.conf, web.conf), the UI
+(appserver/static/js, configuration.xml, inputs.xml), openapi.json and app.manifest. The repository keeps
+one copy of each source: `package/` is staged in a temporary folder from the repository's app folders, and
+everything ucc-gen generates stays a build product. Files in the repository win over generated ones
+(ucc-gen copies the source last). ucc-gen is given no lib/requirements.txt, so it installs nothing: lib/
+is filled by the vendoring below, which also pins what the generated handlers import (splunktaucclib,
+solnlib, defusedxml). The build number ucc-gen writes (app.conf [install] build, the UI's cache-busting
+token) is pinned to a digest of the version and globalConfig.json, so two builds of one tree are
+byte-identical and a new release still busts browsers' caches.
+
+What is vendored and what is not:
 
 - Pure-Python wheels only, chosen for Python 3.9 (`--platform any --implementation py`), so the same
   lib/ works under Splunk's Python 3.9 and 3.13 on every OS. A compiled wheel is built for one
@@ -16,6 +30,10 @@ sys.path). What is vendored and what is not:
 - `urllib3` stays below 2: urllib3 2 refuses to import on Pythons built against OpenSSL older than
   1.1.1, which some Splunk 9 builds are.
 - splunk-sdk has no wheel on PyPI; it is pure Python, so it is built from its sdist.
+- solnlib is pinned at 7.0.0: 8.x declares grpcio and OpenTelemetry (compiled, 20+ MB); every wheel is
+  installed `--no-deps` from the pinned list, and the packaging tests import every generated handler
+  from lib/ alone. PySocks (splunktaucclib, SOCKS
+  proxies only) is not vendored either: the Proxy tab offers http proxies only.
 
 The simulator, tests, benchmarks and dev tools are never copied: only the folders listed below are.
 Entries are sorted with fixed owners, modes and times, so two builds of one tree are byte-identical.
@@ -23,6 +41,7 @@ Entries are sorted with fixed owners, modes and times, so two builds of one tree
 import configparser
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -35,7 +54,13 @@ from connector.logs import configure_logging, get_logger, redact_text
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # devtools/ sits at the checkout's top
 APP_FOLDERS = ("default", "bin", "metadata", "README", "static", "appserver")
-APP_FILES = ("LICENSE", "README.md", "README.txt")
+APP_FILES = ("LICENSE", "README.md", "README.txt", "app.manifest")
+GLOBAL_CONFIG = "globalConfig.json"   # UCC's one source of the Configuration and Inputs pages
+UCC_VENV = os.path.join(REPO_ROOT, ".venv-ucc")   # dev.py installs splunk-add-on-ucc-framework there
+# ucc-gen stamps app.conf [install] build and the UI's asset URLs with int(time.time()); pin it
+UCC_RUNNER = ("import sys; from splunk_add_on_ucc_framework import global_config, main; "
+              "build = sys.argv.pop(1); global_config.GlobalConfig.build_time = property(lambda self: build); "
+              "sys.argv[0] = 'ucc-gen'; sys.exit(main.main())")
 
 # Pure-Python wheels for Python 3.9+: the runtime dependencies and theirs, each named and pinned so
 # a release ships exactly what the tests imported on Python 3.9 and 3.13. Raise a pin deliberately
@@ -54,10 +79,11 @@ WHEEL_REQUIREMENTS = (
     "deprecation==2.1.0",          # splunk-sdk
     "packaging==26.3",             # deprecation
     # accounts and settings through splunkd (connector/splunk/settings.py); 7.0.0 is the newest without
-    # OpenTelemetry and grpcio (compiled), and supports Python 3.9
+    # OpenTelemetry and grpcio (compiled), supports Python 3.9, and satisfies splunktaucclib (solnlib>=5)
     "solnlib==7.0.0",
     "sortedcontainers==2.4.0",     # solnlib (imported by its package __init__)
-    "defusedxml==0.7.1",           # solnlib
+    "defusedxml==0.7.1",           # solnlib; splunktaucclib's handler parses splunkd's XML with it
+    "splunktaucclib==8.2.0",       # the REST handlers ucc-gen generates (and ours, bin/*_validation.py)
 )
 # no wheel on PyPI, pure Python: built locally from the sdist (3.x needs Python 3.13)
 SDIST_REQUIREMENTS = ("splunk-sdk==2.1.1",)
@@ -102,7 +128,7 @@ def build_package(output_dir="dist", *, source_dir=REPO_ROOT, vendor_cache_dir=N
     target = os.path.join(output_dir, f"{APP_ID}-{version}.tar.gz")
     with tempfile.TemporaryDirectory(prefix="ta-package-") as staging:
         app_dir = os.path.join(staging, APP_ID)
-        _copy_app_files(source_dir, app_dir)
+        _ucc_build(source_dir, staging, version, app_dir)
         lib_dir = os.path.join(app_dir, "lib")
         _vendor_dependencies(lib_dir, vendor_cache_dir or os.path.join(source_dir, ".cache", "vendor"))
         _copy_tree(os.path.join(source_dir, "connector"), os.path.join(lib_dir, "connector"))
@@ -110,6 +136,50 @@ def build_package(output_dir="dist", *, source_dir=REPO_ROOT, vendor_cache_dir=N
         _write_tarball(staging, APP_ID, target)
     log.info("package.built", path=target, version=version, bytes=os.path.getsize(target))
     return target
+
+
+def _ucc_build(source_dir, staging, version, app_dir):
+    """Stage package/ from the checkout, run ucc-gen on it and move its output to app_dir."""
+    python = os.path.join(UCC_VENV, "Scripts" if os.name == "nt" else "bin",
+                          "python.exe" if os.name == "nt" else "python")
+    if not os.path.exists(python):
+        raise PackagingError(f"ucc-gen is not installed in {UCC_VENV}: run `python3 dev.py package`, which installs it")
+    config_source = os.path.join(source_dir, GLOBAL_CONFIG)
+    if not os.path.isfile(config_source):
+        raise PackagingError(f"{config_source} is missing: UCC builds the Configuration and Inputs pages from it")
+    ucc_root = os.path.join(staging, "ucc")
+    package_dir = os.path.join(ucc_root, "package")
+    _copy_app_files(source_dir, package_dir)
+    if not os.path.isfile(os.path.join(package_dir, "app.manifest")):
+        raise PackagingError(f"app.manifest is missing from {source_dir}; ucc-gen and Splunk Cloud need it")
+    # ucc-gen rewrites the globalConfig it is given (version, schema upgrades): give it a copy
+    config = os.path.join(ucc_root, GLOBAL_CONFIG)
+    shutil.copyfile(config_source, config)
+    with open(config_source, "rb") as handle:
+        build_number = str(int(hashlib.sha256(version.encode() + b"\0" + handle.read()).hexdigest()[:7], 16))
+    output = os.path.join(ucc_root, "output")
+    result = subprocess.run(
+        [python, "-c", UCC_RUNNER, build_number, "build", "--source", package_dir, "--config", config,
+         "--ta-version", version, "--output", output],
+        capture_output=True, text=True, check=False, cwd=ucc_root,
+        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    if result.returncode != 0:
+        lines = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line] or \
+            (result.stderr or result.stdout).splitlines() or [f"exit code {result.returncode}"]
+        raise PackagingError(f"ucc-gen build failed: {redact_text(lines[-1])}")
+    built = os.path.join(output, APP_ID)
+    if not os.path.isdir(built):
+        raise PackagingError(f"ucc-gen wrote no {APP_ID}/ folder; check meta.name in {GLOBAL_CONFIG}")
+    _check_manifest(built, version)
+    _copy_tree(built, app_dir)
+
+
+def _check_manifest(built, version):
+    with open(os.path.join(built, "app.manifest"), encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    identity = manifest["info"]["id"]
+    if (identity["name"], identity["version"]) != (APP_ID, version):
+        raise PackagingError(f"app.manifest names {identity['name']} {identity['version']}, not {APP_ID} {version}")
 
 
 def _copy_app_files(source_dir, app_dir):
@@ -130,7 +200,8 @@ def _is_excluded(name):
 
 
 def _copy_tree(source, destination):
-    shutil.copytree(source, destination, ignore=lambda _dir, names: [n for n in names if _is_excluded(n)])
+    shutil.copytree(source, destination, ignore=lambda _dir, names: [n for n in names if _is_excluded(n)],
+                    dirs_exist_ok=True)
 
 
 # --- vendoring -----------------------------------------------------------------------------------------

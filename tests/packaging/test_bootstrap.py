@@ -92,7 +92,7 @@ def test_install_runs_again_only_when_its_fingerprint_changes(dev, tmp_path, mon
 
 def test_test_command_requires_everything_and_passes_pytest_arguments(dev, monkeypatch):
     steps, runs = [], []
-    for step in ("setup_project", "setup_appinspect", "fetch_cim_models"):
+    for step in ("setup_project", "setup_appinspect", "setup_ucc", "fetch_cim_models"):
         monkeypatch.setattr(dev, step, lambda *args, step=step: steps.append((step, *args)))
 
     class Finished:
@@ -100,7 +100,8 @@ def test_test_command_requires_everything_and_passes_pytest_arguments(dev, monke
     monkeypatch.setattr(dev.subprocess, "run", lambda command, **kwargs: runs.append((command, kwargs)) or Finished)
     assert dev.main(["test", "--", "-k", "logs"]) == 5, "dev.py returns pytest's exit code"
     # the tests also install Microsoft's Graph SDKs (the fidelity extra: tests/simulator/test_sdk_fidelity.py)
-    assert steps == [("setup_project", "test,fidelity"), ("setup_appinspect",), ("fetch_cim_models",)]
+    # the packaging tests build the app with ucc-gen, so the tests install it too
+    assert steps == [("setup_project", "test,fidelity"), ("setup_appinspect",), ("setup_ucc",), ("fetch_cim_models",)]
     (command, kwargs), = runs
     assert command[1:] == ["-m", "pytest", "-k", "logs"]
     assert kwargs["env"]["ENTRA_REQUIRE_ALL"] == "1" and kwargs["cwd"] == REPO_ROOT
@@ -113,3 +114,19 @@ def test_missing_venv_support_names_the_debian_packages(dev, tmp_path, monkeypat
         dev.ensure_venv(str(tmp_path / "venv"))
     assert exit_info.value.code == 2
     assert f"apt-get install python3-venv python3.{sys.version_info.minor}-venv" in capsys.readouterr().err
+
+
+def test_package_command_installs_the_pinned_ucc_gen_before_building(dev, monkeypatch):
+    steps, installs = [], []
+    monkeypatch.setattr(dev, "setup_project", lambda *args: steps.append("setup_project"))
+    monkeypatch.setattr(dev, "ensure_venv", lambda venv: steps.append(("ensure_venv", venv)))
+    monkeypatch.setattr(dev, "install_once", lambda venv, fingerprint, args: installs.append((venv, args)))
+
+    class Finished:
+        returncode = 0
+    monkeypatch.setattr(dev.subprocess, "run", lambda command, **kwargs: steps.append(command[1:3]) or Finished)
+    assert dev.main(["package"]) == 0
+    assert steps == ["setup_project", ("ensure_venv", dev.UCC_VENV), ["-m", "devtools.package_app"]]
+    assert installs == [(dev.UCC_VENV, [dev.UCC_REQUIREMENT])]
+    assert re.fullmatch(r"splunk-add-on-ucc-framework==\d+\.\d+\.\d+", dev.UCC_REQUIREMENT), \
+        "ucc-gen is pinned exactly: another version generates other handlers and pages"

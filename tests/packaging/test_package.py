@@ -29,8 +29,8 @@ HEAVY_TIMEOUT = 600
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = package.build_package(str(tmp_path_factory.mktemp("dist")))
+def built(app_tarball):
+    path = app_tarball
     with tarfile.open(path) as tar:
         members = {member.name: member for member in tar.getmembers()}
         # app files and lib/connector as bytes; the rest of lib/ is only listed
@@ -76,6 +76,76 @@ def test_app_layout_and_vendored_lib(built):
             assert {f"{APP}/{s}" for s in source} <= names, f"{folder}/ copied whole"
 
 
+def test_ucc_built_the_configuration_and_inputs_pages(built):
+    """ucc-gen's output is in the tarball (and only there: the repository holds globalConfig.json)."""
+    names = set(built["members"])
+    for generated in ("app.manifest", "default/restmap.conf", "default/web.conf", "default/data/ui/views/configuration.xml",
+                      "default/data/ui/views/inputs.xml", "bin/import_declare_test.py",
+                      "bin/ta_entra_app_secrets_rh_account.py", "bin/ta_entra_app_secrets_rh_settings.py",
+                      "bin/ta_entra_app_secrets_rh_entra_app_secrets.py", "appserver/static/openapi.json",
+                      "appserver/static/js/build/globalConfig.json", "lib/splunktaucclib/__init__.py",
+                      "lib/solnlib/__init__.py"):
+        assert f"{APP}/{generated}" in names, generated
+        assert not os.path.exists(os.path.join(REPO_ROOT, generated)) or generated == "app.manifest", \
+            f"{generated} is a build product and must not be committed"
+    restmap = _conf(built["texts"][f"{APP}/default/restmap.conf"])
+    handlers = {name: keys for name, keys in restmap.items() if name.startswith("admin_external:")}
+    assert set(handlers) == {"admin_external:ta_entra_app_secrets_account", "admin_external:ta_entra_app_secrets_settings",
+                             "admin_external:ta_entra_app_secrets_entra_app_secrets"}
+    for name, keys in handlers.items():
+        assert (keys["python.version"], keys["python.required"]) == ("python3", "3.13"), name
+        assert f"{APP}/bin/{keys['handlerfile']}" in names, name
+    account_handler = built["texts"][f"{APP}/bin/ta_entra_app_secrets_rh_account.py"].decode()
+    assert "from ta_entra_app_secrets_account_validation import AccountHandler" in account_handler
+    # every encrypted field of the storage contract is encrypted by the generated handler
+    for field in ("client_secret", "certificate", "proxy_password"):
+        assert re.search(rf"'{field}',\s*required=False,\s*encrypted=True", account_handler), field
+    manifest = json.loads(built["texts"][f"{APP}/app.manifest"])
+    assert manifest["info"]["id"] == {"group": None, "name": APP, "version": connector.__version__}
+    nav = built["texts"][f"{APP}/default/data/ui/nav/default.xml"].decode()
+    assert '<view name="configuration"' in nav and '<view name="inputs"' in nav
+
+
+def test_the_build_leaves_the_checkout_alone(built):
+    """ucc-gen rewrites the globalConfig.json it is given and writes output/ next to it: it gets copies."""
+    with open(os.path.join(REPO_ROOT, package.GLOBAL_CONFIG), encoding="utf-8") as handle:
+        config = json.load(handle)
+    assert "_uccVersion" not in config["meta"] and config["meta"]["version"] == "0.0.0", \
+        "the version comes from default/app.conf at build time, never written back"
+    assert not os.path.exists(os.path.join(REPO_ROOT, "output"))
+    assert not os.path.exists(os.path.join(REPO_ROOT, "package"))
+
+
+def test_missing_ucc_gen_or_global_config_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(package, "UCC_VENV", str(tmp_path / "no-venv"))
+    with pytest.raises(package.PackagingError, match=r"ucc-gen is not installed .*python3 dev.py package"):
+        package.build_package(str(tmp_path / "dist"))
+    monkeypatch.undo()
+    (tmp_path / "src" / "default").mkdir(parents=True)
+    (tmp_path / "src" / "default" / "app.conf").write_text("[id]\nversion = 1.0.0\n")
+    with pytest.raises(package.PackagingError, match="globalConfig.json is missing"):
+        package.build_package(str(tmp_path / "dist"), source_dir=str(tmp_path / "src"))
+
+
+def test_the_build_number_is_pinned_to_the_version_and_the_pages(built):
+    app_conf = _conf(built["texts"][f"{APP}/default/app.conf"])
+    build = app_conf["install"]["build"]
+    assert build.isdigit() and app_conf["package"]["check_for_updates"] == "false"
+    base_html = built["texts"][f"{APP}/appserver/templates/base.html"].decode()
+    assert build in base_html, "the UI's cache-busting token is the same build number"
+
+
+def test_response_settings_and_actions_are_for_admins_only(built):
+    meta = _conf(built["texts"][f"{APP}/metadata/default.meta"])
+    admins_only = "read : [ admin, sc_admin ], write : [ admin, sc_admin ]"
+    actions = [name for name, keys in _conf(built["texts"][f"{APP}/default/alert_actions.conf"]).items()
+               if keys.get("is_custom") == "1"]
+    assert actions
+    for stanza in ["ta_entra_app_secrets_settings/response"] + [f"alert_actions/{name}" for name in actions]:
+        assert meta[stanza]["access"] == admins_only, stanza
+    assert meta[""]["access"] == "read : [ * ], write : [ admin, sc_admin ]"
+
+
 def test_nothing_that_must_stay_out_is_packaged(built):
     for name in built["members"]:
         parts = name.split("/")
@@ -100,7 +170,7 @@ def test_building_twice_gives_the_same_bytes(tmp_path):
     for folder in (*package.APP_FOLDERS, "connector"):
         if os.path.isdir(os.path.join(REPO_ROOT, folder)):
             shutil.copytree(os.path.join(REPO_ROOT, folder), snapshot / folder)
-    for name in package.APP_FILES:
+    for name in (*package.APP_FILES, package.GLOBAL_CONFIG):
         if os.path.isfile(os.path.join(REPO_ROOT, name)):
             shutil.copyfile(os.path.join(REPO_ROOT, name), snapshot / name)
     cache = os.path.join(REPO_ROOT, ".cache", "vendor")
@@ -222,7 +292,8 @@ def _bin_scripts(built):
 
 
 def test_bin_scripts_put_lib_first_and_are_python3(built):
-    scripts = _bin_scripts(built)
+    # ucc-gen's own module that puts lib/ first, checked by running it below
+    scripts = {name: text for name, text in _bin_scripts(built).items() if not name.endswith("/import_declare_test.py")}
     for name, text in scripts.items():
         tree = ast.parse(text, filename=name)  # Python 3 syntax or it raises
         assert not text.startswith(b"#!") or b"python3" in text.splitlines()[0], f"{name}: python3 shebang"
@@ -233,7 +304,7 @@ def test_bin_scripts_put_lib_first_and_are_python3(built):
 
 def _lib_inserted_before_other_imports(tree):
     for statement in tree.body:
-        if _is_lib_path_insert(statement):
+        if _is_lib_path_insert(statement) or _is_plain_import(statement, ("import_declare_test",)):
             return True
         if isinstance(statement, (ast.Import, ast.ImportFrom)) and \
                 not _is_plain_import(statement, ("os", "sys", "__future__")):
@@ -250,6 +321,18 @@ def _is_plain_import(statement, allowed):
 def _is_lib_path_insert(statement):
     source = ast.unparse(statement)
     return source.startswith("sys.path.insert(0,") and "'lib'" in source
+
+
+def test_ucc_import_declare_test_puts_the_apps_lib_first(extracted):
+    """The UCC-generated handlers start with `import import_declare_test`: after it, the app's lib/ comes
+    before everything that was on sys.path (Splunk's own site-packages included)."""
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); before = list(sys.path); import import_declare_test; "
+             "print(sys.path.index(sys.argv[2]), min(sys.path.index(p) for p in before if p in sys.path))")
+    bin_dir, lib_dir = str(extracted / "bin"), str(extracted / "lib")
+    result = subprocess.run([sys.executable, "-I", "-c", probe, bin_dir, lib_dir], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lib_position, first_other = map(int, result.stdout.split())
+    assert lib_position < first_other
 
 
 def test_script_stanzas_name_python3_and_a_required_version(built):

@@ -53,6 +53,11 @@ class PemTrustAdapter(HTTPAdapter):
 
     def __init__(self, ca_pem, **kwargs):
         self._context = ssl.create_default_context(cadata=ca_pem)
+        # urllib3 matches the host name itself whenever the context does not (1.26 and 2.x alike), and the
+        # urllib3 1.26 that lib/ vendors sends no server name for an IP address, which a context that checks
+        # host names refuses ("check_hostname requires server_hostname"). Certificates are still required.
+        self._context.check_hostname = False
+        self._context.verify_mode = ssl.CERT_REQUIRED
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs):

@@ -414,3 +414,43 @@ def test_compiled_files_are_refused(tmp_path):
     (tmp_path / "pkg" / "_speedups.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
     with pytest.raises(package.PackagingError, match="compiled file pkg/_speedups"):
         package._refuse_compiled_files(str(tmp_path))
+
+
+@pytest.mark.parametrize("python", SPLUNK_PYTHONS, ids=[f"python-{name}" for name in SPLUNK_PYTHONS])
+def test_a_ca_pasted_as_pem_is_trusted_and_host_names_still_checked_with_the_vendored_urllib3(extracted, python):
+    """The CA bundle pasted on the Accounts tab is trusted from memory (PemTrustAdapter). The urllib3 1.26
+    in lib/ sends no server name for an IP address, which a host-name-checking context refuses: the
+    connection must work, and a certificate issued for another name must still be refused."""
+    import http.server
+    import ssl
+    import threading
+
+    import trustme
+
+    interpreter = SPLUNK_PYTHONS[python]
+    if interpreter is None:
+        pytest.skip(f"no Python {python} on this machine")
+    ca = trustme.CA()
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); from connector.graph.auth import PinnedSession; "
+             "session = PinnedSession(ca_pem=sys.argv[2])\n"
+             "try:\n    print(session.get(sys.argv[3], timeout=10).status_code)\n"
+             "except Exception as error:\n    print(type(error).__name__, error)")
+    answers = {}
+    for name in ("127.0.0.1", "elsewhere.example"):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(name).configure_cert(context)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            result = subprocess.run([interpreter, "-I", "-S", "-c", probe, str(extracted / "lib"),
+                                     ca.cert_pem.bytes().decode(), f"https://127.0.0.1:{server.server_port}/"],
+                                    capture_output=True, text=True, timeout=60, cwd=str(extracted))
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert result.returncode == 0, result.stderr[-2000:]
+        answers[name] = result.stdout.strip()
+    assert answers["127.0.0.1"] in ("200", "404"), answers
+    assert answers["elsewhere.example"].startswith("SSLError") and "127.0.0.1" in answers["elsewhere.example"], answers

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 from connector import APP_ID, config
 from connector.respond import actions
-from connector.splunk import splunkd
+from connector.splunk import access, kvstore, splunkd
+from connector.splunk.modaction import ModActionLog
 from connector.checkpoint import FileCheckpointStore
 from connector.graph.client import open_client
 from connector.errors import AddonError, ConfigError
@@ -43,6 +44,10 @@ log = get_logger("ta_entra_app_secrets.response")
 
 class PayloadError(AddonError):
     """splunkd's payload cannot be used (not JSON, no results)."""
+
+
+class NotPermitted(actions.TargetError):
+    """The user who triggered the action lacks the respond capability: every row is refused and audited."""
 
 
 @dataclass(frozen=True)
@@ -229,38 +234,76 @@ class Accounts:
 
 # --- the per-row loop -----------------------------------------------------------------------------------
 def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_graph_factory, now=None):
-    """Act on every result row; write one audit event per row. Returns (rows, failures)."""
-    accounts = Accounts(app_dir, payload, graph_factory)
-    try:
-        settings = actions.ResponseSettings.load(app_dir, accounts.all.values())
-        settings_error = None
-    except ConfigError as exc:
-        settings, settings_error = None, exc
+    """Act on every result row; write one audit event per row. Returns (rows, failures).
+
+    First splunkd says who triggered the action: without the respond capability every row is refused
+    (and audited) before an account is loaded or Graph is asked anything."""
+    command = actions.COMMANDS[action]
+    modactions = ModActionLog(splunk_home, command, payload)
+    modactions.message("Invoking modular action")
+    caller, refusal = _permission(payload)
+    if refusal:
+        log.warning("response.not_permitted", user=caller.username if caller else payload.user,
+                    capability=access.RESPOND_CAPABILITY, reason=refusal)
+        accounts, settings = None, NotPermitted(refusal)
+        journal = actions.Journal(None)
+    else:
+        accounts = Accounts(app_dir, payload, graph_factory)
+        try:
+            settings = actions.ResponseSettings.load(app_dir, accounts.all.values())
+        except ConfigError as exc:
+            settings = exc
+        journal = _journal(payload, splunk_home)
     index = _audit_index(app_dir)
     stash = StashWriter(splunk_home, host=payload.server_host, index=index)
-    journal = actions.Journal(FileCheckpointStore(
-        os.path.join(splunk_home, "var", "lib", "splunk", APP_ID, "response_journal")))
     dry_run, force = payload.flag("dry_run"), payload.flag("force")
+    user = caller.username if caller else payload.user
     rows = failures = 0
-    for result_id, row in iter_rows(payload):
-        rows += 1
-        outcome, account = _act_on_row(action, row, accounts, settings or settings_error, journal,
-                                       dry_run=dry_run, force=force, now=now, row_number=rows)
-        failures += outcome.status != "success"
-        event = redact(actions.audit_fields(
-            outcome, account_name=account.name if account else None, tenant_id=account.tenant_id if account else None,
-            graph_host=urlsplit(account.graph_root).hostname if account else None,
-            invocation=_invocation(payload, row, result_id)))
-        _report(event)
-        try:
-            stash.write(event, source=f"entra_app_secrets://{account.name if account else 'unknown'}")
-        except OSError as exc:
-            # The change (if any) is made; the add-on log above still holds its record.
-            failures += outcome.status == "success"
-            log.error("response.audit_not_spooled", spool_dir=stash.spool_dir, error=str(exc),
-                      result_id=result_id)
-            sys.stderr.write(f"ERROR cannot write the audit event to {stash.spool_dir}: {exc.strerror}\n")
+    try:
+        for result_id, row in iter_rows(payload):
+            rows += 1
+            outcome, account = _act_on_row(action, row, accounts, settings, journal,
+                                           dry_run=dry_run, force=force, now=now, row_number=rows)
+            failures += outcome.status != "success"
+            invocation = _invocation(payload, row, result_id, user)
+            event = redact(actions.audit_fields(
+                outcome, account_name=account.name if account else None,
+                tenant_id=account.tenant_id if account else None,
+                graph_host=urlsplit(account.graph_root).hostname if account else None, invocation=invocation))
+            _report(event)
+            modactions.message(event["result"][:300], status=outcome.status, rid=result_id,
+                               orig_sid=invocation["orig_sid"], orig_rid=invocation["orig_rid"],
+                               outcome=outcome.outcome, app_id=event["app_id"], key_id=event["key_id"])
+            try:
+                stash.write(event, source=f"entra_app_secrets://{account.name if account else 'unknown'}")
+            except OSError as exc:
+                # The change (if any) is made; the add-on log above still holds its record.
+                failures += outcome.status == "success"
+                log.error("response.audit_not_spooled", spool_dir=stash.spool_dir, error=str(exc),
+                          result_id=result_id)
+                sys.stderr.write(f"ERROR cannot write the audit event to {stash.spool_dir}: {exc.strerror}\n")
+    finally:
+        modactions.close()
     return rows, failures
+
+
+def _permission(payload):
+    """(Caller or None, refusal or None): the session's user must hold entra_app_secrets_respond."""
+    try:
+        caller = access.current_caller(payload.server_uri, payload.session_key)
+    except ConfigError as exc:
+        return None, f"splunkd could not say who triggered the action, so it may not respond: {exc}"
+    return caller, access.refusal(caller, access.RESPOND_CAPABILITY, "run the Entra response actions")
+
+
+def _journal(payload, splunk_home):
+    """The removal journal and the snapshots: KV store under splunkd (one for every cluster member)."""
+    if payload.session_key:
+        return actions.Journal(
+            kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.RESPONSE_JOURNAL),
+            kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.SNAPSHOTS))
+    return actions.Journal(FileCheckpointStore(
+        os.path.join(splunk_home, "var", "lib", "splunk", APP_ID, "response_journal")))
 
 
 def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now, row_number=1):
@@ -285,9 +328,9 @@ def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now
                               now=now, tenant_id=account.tenant_id), account
 
 
-def _invocation(payload, row, result_id):
+def _invocation(payload, row, result_id, user=None):
     return {
-        "user": payload.user,
+        "user": user or payload.user,
         "src": payload.server_host,
         "search_name": payload.search_name,
         "result_id": result_id,

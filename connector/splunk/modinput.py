@@ -1,12 +1,13 @@
 """The modular input's work, as splunkd runs it: the stanza's parameters -> ScanSettings, its account
-(secret from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML."""
+(secret from storage/passwords), checkpoints in the KV store (splunkd's checkpoint_dir without a session
+key), events as <stream> XML."""
 from connector.checkpoint import FileCheckpointStore
 from connector.config import ACCOUNT_CONF, account_from_stanza, validate_account
 from connector.errors import ConfigError
 from connector.logs import get_logger
 from connector.scan import (INPUT_NUMBER_PARAMETERS, POSTURE_MODES, ScanSettings, number_setting, report_unstartable_run,
                             run_scan)
-from connector.splunk import splunkd
+from connector.splunk import kvstore, splunkd
 from connector.splunk.events import SplunkStreamWriter
 
 log = get_logger("connector.splunk.modinput")
@@ -51,6 +52,14 @@ def _configured_client_ids(app_dir):
             if values.get("client_id")}
 
 
+def checkpoint_store(metadata):
+    """Under splunkd (a session key), the KV store: the cursor follows the input to any node. Without one
+    (a test harness, a hand run), splunkd's checkpoint_dir."""
+    if metadata.get("session_key"):
+        return kvstore.checkpoint_store(metadata.get("server_uri"), metadata["session_key"])
+    return FileCheckpointStore(metadata["checkpoint_dir"])
+
+
 def run_input(app_dir, stanza, params, metadata, event_writer):
     """One modular-input stanza, as splunkd runs it: account from the app's conf (its secret, if any,
     from storage/passwords), checkpoints in splunkd's checkpoint_dir, events as <stream> XML.
@@ -60,7 +69,7 @@ def run_input(app_dir, stanza, params, metadata, event_writer):
 
     server_uri, session_key = metadata.get("server_uri"), metadata.get("session_key")
     host = params.get("host") or metadata.get("server_host")
-    store = FileCheckpointStore(metadata["checkpoint_dir"])
+    store = checkpoint_store(metadata)
     writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
     try:
         # a secret typed into the conf moves first: until it has, its account does not load

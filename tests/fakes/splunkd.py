@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from entra_simulator.tls import create_server_certificate
+from fakes.splunkd_kvstore import FakeKVStore
 
 ATOM_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
              '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:s="http://dev.splunk.com/ns/rest" '
@@ -69,6 +70,7 @@ class FakeSplunkd:
         self.host = host
         self.denied = set()
         self._passwords = {}          # (app, realm, username) -> StoredPassword
+        self.kvstore = FakeKVStore()  # storage/collections/*, authentication/* (fakes/splunkd_kvstore.py)
         self._requests = []
         self._failures = []           # (method, status, message), consumed in order
         self._hang = threading.Event()  # cleared: requests wait (a stuck splunkd)
@@ -162,6 +164,8 @@ class FakeSplunkd:
             owner, app, rest = "nobody", None, segments[1:]
         else:
             return 404, _messages("ERROR", "Not Found")
+        if self.kvstore.answers(rest):
+            return self.kvstore.answer(method, app, rest, query, headers, body)
         if rest[:2] != ["storage", "passwords"] or len(rest) > 3:
             return 404, _messages("ERROR", f"Not Found: /{'/'.join(segments)}")
         name = rest[2] if len(rest) == 3 else None
@@ -267,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, text = self.server.splunkd.handle(self.command, self.path, self.headers, body)
         payload = text.encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "text/xml; charset=UTF-8")
+        self.send_header("Content-Type", getattr(text, "content_type", "text/xml; charset=UTF-8"))
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         self.end_headers()

@@ -17,6 +17,8 @@ import sys
 import pytest
 
 from connector.checkpoint import MemoryCheckpointStore
+from connector.splunk import access
+from fakes.splunkd import FakeSplunkd
 from connector.config import Account
 from connector.splunk.events import ListWriter
 from connector.scan import ScanSettings, run_scan
@@ -65,6 +67,22 @@ def finding(findings, app_name, **match):
     return dict(candidates[0])
 
 
+@pytest.fixture(autouse=True)
+def splunkd(tmp_path):
+    """The splunkd that runs the action: its KV store keeps the journal, and it vouches for analyst1,
+    who holds the respond capability."""
+    global SPLUNKD
+    fake = FakeSplunkd().start(tmp_path / "splunkd-tls")
+    fake.kvstore.login_as("analyst1", roles=["ess_analyst"], capabilities=["search", access.RESPOND_CAPABILITY])
+    SPLUNKD = fake
+    yield fake
+    fake.stop()
+    SPLUNKD = None
+
+
+SPLUNKD = None
+
+
 @pytest.fixture
 def splunk_home(tmp_path, sim):
     """A Splunk as splunkd leaves it for an alert action: the app's local conf and the spool folder."""
@@ -110,9 +128,10 @@ def write_results_csv_gz(path, rows):
             writer.writerow(cells)
 
 
-def run_action(splunk_home, action, rows, *, server_uri="https://127.0.0.1:8089",
-               session_key="SPLUNKD-SESSION-KEY-0123456789", **params):
+def run_action(splunk_home, action, rows, *, server_uri=None, session_key=None, **params):
     """Run bin/<action>.py as splunkd does; return (exit code, stderr, audit events spooled by this run)."""
+    server_uri = server_uri or SPLUNKD.server_uri
+    session_key = session_key or SPLUNKD.session_key
     spool = splunk_home / "var" / "spool" / "splunk"
     before = set(os.listdir(spool))
     dispatch = splunk_home / "var" / "run" / "splunk" / "dispatch" / "scheduler__admin__sid42"
@@ -284,8 +303,11 @@ def test_no_secret_or_token_is_written_anywhere(sim, findings, splunk_home):
         for name in files:
             if not name.endswith(".gz"):
                 written += open(os.path.join(folder, name), "rb").read()
-    assert b"response.row" in written and b"entra:app:response" in written
-    forbidden = [b"SPLUNKD-SESSION-KEY-0123456789", b"eyJ", b"PRIVATE KEY", b"Bearer "]
+    for name in ("ta_entra_app_secrets_response_journal", "ta_entra_app_secrets_snapshots"):
+        written += json.dumps(SPLUNKD.kvstore.documents(name)).encode()
+    assert b"response.row" in written and b"entra:app:response" in written and b"sendmodaction" in written
+    assert b"removed_at" in written and b"password_credentials" in written   # the journal and a snapshot
+    forbidden = [SPLUNKD.session_key.encode(), b"eyJ", b"PRIVATE KEY", b"Bearer "]
     for name in ("responder", "collector"):
         forbidden.append(identity(sim, name).secret.encode())
         with open(identity(sim, name).certificate_path, "rb") as pem:
@@ -336,27 +358,19 @@ def test_throttling_is_retried_and_a_persistent_429_fails_only_its_row(sim, find
     assert sim.counters.by_status[429] == 8 and sim.counters.by_status[204] == 1
 
 
-def test_a_secret_typed_into_another_account_is_moved_before_the_action_runs(sim, findings, splunk_home, tmp_path):
+def test_a_secret_typed_into_another_account_is_moved_before_the_action_runs(sim, findings, splunk_home, splunkd):
     """An admin typed a client_secret into the account conf and no input has run since: the action must
     still load its accounts, so it moves the secret to storage/passwords first and masks it."""
-    from fakes.splunkd import FakeSplunkd
-
     conf = splunk_home / "etc" / "apps" / APP / "local" / "ta_entra_app_secrets_account.conf"
     typed = "Abc8Q~typed-in-secret-value-000000000000"
     conf.write_text(conf.read_text() + f"\n[scanner]\ntenant_id = {sim.tenant_id}\n"
                     f"client_id = {identity(sim, 'limited').client_id}\nclient_secret = {typed}\n")
-    splunkd = FakeSplunkd().start(tmp_path / "splunkd-tls")
-    try:
-        row = finding(findings, "Backup Automation")
-        code, stderr, events = run_action(splunk_home, "entra_disable_app", [row], account="responder", dry_run=1,
-                                          server_uri=splunkd.server_uri, session_key=splunkd.session_key)
-        stored = splunkd.stored()
-    finally:
-        splunkd.stop()
+    row = finding(findings, "Backup Automation")
+    code, stderr, events = run_action(splunk_home, "entra_disable_app", [row], account="responder", dry_run=1)
     assert code == 0, stderr
     assert events[0]["outcome"] == "dry_run"
     assert typed not in conf.read_text()
-    assert list(stored.values()) == [typed]
+    assert list(splunkd.stored().values()) == [typed]
 
 
 def test_rows_past_the_per_run_limit_are_refused_and_audited(sim, findings, splunk_home):

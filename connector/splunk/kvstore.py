@@ -231,6 +231,32 @@ class KVStoreCheckpointStore(CheckpointStore):
         log.warning("checkpoint.recovered", key=key, collection=self.kv.name, what=what)
 
 
+class BestEffortStore(CheckpointStore):
+    """For the health event of a run that cannot start: splunkd may be what is down, so a store that
+    cannot answer reads as empty and is not written; the event still says what to fix."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def load(self, key):
+        try:
+            return self.store.load(key)
+        except CheckpointError:
+            return None
+
+    def save(self, key, document):
+        try:
+            self.store.save(key, document)
+        except CheckpointError as error:
+            log.warning("checkpoint.not_saved", key=key, error=str(error))
+
+    def delete(self, key):
+        try:
+            self.store.delete(key)
+        except CheckpointError as error:
+            log.warning("checkpoint.not_deleted", key=key, error=str(error))
+
+
 def _manifest_key(key):
     return f"m:{key}"
 

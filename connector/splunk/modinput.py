@@ -80,7 +80,7 @@ def run_input(app_dir, stanza, params, metadata, event_writer):
             # another account's secret: that account's input reports it; this one runs
             log.warning("input.other_secret_not_moved", account=name, error=str(error))
         else:
-            report_unstartable_run(_account_as_configured(app_dir, name), store, writer,
+            report_unstartable_run(_account_as_configured(app_dir, name), kvstore.BestEffortStore(store), writer,
                                    ScanSettings(**({"host": host} if host else {})), error)
             raise
     account = input_account(app_dir, params)
@@ -89,7 +89,7 @@ def run_input(app_dir, stanza, params, metadata, event_writer):
         try:
             account = account.with_secret(splunkd.secret_for_account(server_uri, session_key, account.name))
         except ConfigError as error:
-            report_unstartable_run(account, store, writer, settings, error)
+            report_unstartable_run(account, kvstore.BestEffortStore(store), writer, settings, error)
             raise
     return run_scan(account, store, writer, settings)
 

@@ -10,6 +10,7 @@ getting the secret (splunkd down, capability missing, wrong session key, nothing
 message that says what to fix, in the entra:harvest event, the script's log and splunkd's stderr; and no
 byte written anywhere holds the secret, a token the simulator issued, or splunkd's session key.
 """
+import json
 import os
 import re
 import shutil
@@ -86,9 +87,12 @@ def closed_port_uri():
     return f"https://127.0.0.1:{port}"
 
 
-def written_bytes(home, result, checkpoint_dir):
-    """Everything the run left behind: stdout, stderr, the add-on's logs, checkpoints, the account conf."""
+def written_bytes(home, result, checkpoint_dir, splunkd=None):
+    """Everything the run left behind: stdout, stderr, the add-on's logs, checkpoints (files and KV-store
+    documents), the account conf."""
     texts = {"stdout": result.stdout, "stderr": result.stderr}
+    if splunkd is not None:
+        texts["KV store"] = json.dumps(splunkd.kvstore.documents("ta_entra_app_secrets_checkpoints"))
     for folder in (home / "var" / "log" / "splunk", checkpoint_dir):
         for name in sorted(os.listdir(folder)) if folder.is_dir() else ():
             texts[str(folder / name)] = (folder / name).read_text(encoding="utf-8")
@@ -188,42 +192,46 @@ def test_typed_in_secret_moves_to_storage_passwords_and_the_run_signs_in_with_it
     second = run_input(splunk_home, checkpoints, splunkd.server_uri, splunkd.session_key)
     assert second.returncode == 0, second.stderr
     assert harvest_events(stream_events(second.stdout))[0]["status"] == "success"
-    assert {r.method for r in splunkd.requests[requests_before:]} == {"GET"}
+    # storage/passwords is only read; the checkpoints are written to the KV store
+    assert {r.method for r in splunkd.requests[requests_before:] if "storage/passwords" in r.path} == {"GET"}
 
     assert len(issued_tokens) >= 2, "each run should have been issued a token to look for"
     needles = {"client secret": secret, "session key": splunkd.session_key,
                **{f"token {n}": token for n, token in enumerate(issued_tokens)}}
     for result in (first, second):
-        assert_nothing_secret(written_bytes(splunk_home, result, checkpoints), needles)
-    assert sorted(os.listdir(checkpoints)) == [f"{ACCOUNT}.inventory.json", f"{ACCOUNT}.posture.json",
-                                               f"{ACCOUNT}.signins.json"]
+        assert_nothing_secret(written_bytes(splunk_home, result, checkpoints, splunkd), needles)
+    assert sorted(doc["checkpoint"] for doc in splunkd.kvstore.documents("ta_entra_app_secrets_checkpoints")
+                  if doc["kind"] == "manifest") == [f"{ACCOUNT}.inventory", f"{ACCOUNT}.posture", f"{ACCOUNT}.signins"]
     assert "scan.finished" in log_text(splunk_home)
 
 
 @pytest.mark.parametrize("other_account_typed_in", [False, True], ids=["alone", "beside-an-unmovable-secret"])
-def test_a_certificate_account_runs_without_splunkd(simulator, splunkd, splunk_home, tmp_path, issued_tokens,
-                                                    other_account_typed_in):
+def test_a_certificate_account_needs_no_storage_passwords(simulator, splunkd, splunk_home, tmp_path, issued_tokens,
+                                                         other_account_typed_in):
     write_account(splunk_home, simulator, certificate=True)
     server_uri = splunkd.server_uri
     other_secret = simulator.responder.secret
     if other_account_typed_in:
-        # another account's secret typed into the same file while splunkd cannot take it: that
+        # another account's secret typed into the same file while splunkd will not take it: that
         # account's own input reports it; this one must still run
         with account_conf(splunk_home).open("a", encoding="utf-8") as conf:
             conf.write(f"\n[responder]\ntenant_id = {simulator.tenant_id}\n"
                        f"client_id = {simulator.responder.client_id}\nclient_secret = {other_secret}\n")
-        server_uri = closed_port_uri()
+        splunkd.deny("admin_all_objects")
     checkpoints = tmp_path / "checkpoints"
     result = run_input(splunk_home, checkpoints, server_uri, splunkd.session_key)
     assert result.returncode == 0, result.stderr
     [harvest] = harvest_events(stream_events(result.stdout))
     assert (harvest["status"], harvest["auth_method"]) == ("success", "certificate"), harvest["errors"]
-    assert splunkd.requests == []
+    # splunkd is asked for the checkpoints (KV store), never to read a password; the other account's
+    # typed-in secret is offered to storage/passwords and refused (403)
+    assert splunkd.requests and not [r for r in splunkd.requests if "storage/collections" not in r.path
+                                     and not (other_account_typed_in and r.status == 403)]
     # splunkd runs one process per input, so each input logs to a file of its own
     assert os.listdir(splunk_home / "var" / "log" / "splunk") == ["ta_entra_app_secrets_entra_app_secrets_sim.log"]
     if other_account_typed_in:
         assert "input.other_secret_not_moved" in log_text(splunk_home)
-        texts = written_bytes(splunk_home, result, checkpoints)
+        texts = written_bytes(splunk_home, result, checkpoints, splunkd)
         assert f"client_secret = {other_secret}" in texts.pop("account conf")
         assert_nothing_secret(texts, {"responder secret": other_secret, "session key": splunkd.session_key,
                                       **{f"token {n}": token for n, token in enumerate(issued_tokens)}})
@@ -314,6 +322,6 @@ def test_no_secret_gives_one_message_that_says_what_to_fix(
     if typed_in:   # not moved: the admin's file is left as it was for them to fix
         assert f"client_secret = {secret}" in account_conf(splunk_home).read_text(encoding="utf-8")
         assert splunkd.stored() == {}
-    texts = written_bytes(splunk_home, result, checkpoints)
+    texts = written_bytes(splunk_home, result, checkpoints, splunkd)
     texts.pop("account conf")
     assert_nothing_secret(texts, {"client secret": secret, "session key": target["session_key"]})

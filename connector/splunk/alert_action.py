@@ -242,6 +242,8 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
     modactions = ModActionLog(splunk_home, command, payload)
     modactions.message("Invoking modular action")
     caller, refusal = _permission(payload)
+    if caller:
+        modactions.common["user"] = caller.username
     if refusal:
         log.warning("response.not_permitted", user=caller.username if caller else payload.user,
                     capability=access.RESPOND_CAPABILITY, reason=refusal)

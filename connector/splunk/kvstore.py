@@ -170,7 +170,11 @@ class KVStoreCheckpointStore(CheckpointStore):
                     "previous": previous, "saved_at": iso(datetime.datetime.now(UTC))}
         self.kv.batch_save([manifest])   # the commit point
         keep = [v["generation"] for v in (version, previous) if v]
-        self.kv.delete({"checkpoint": key, "kind": "chunk", "generation": {"$nin": keep}})
+        try:
+            self.kv.delete({"checkpoint": key, "kind": "chunk", "generation": {"$nin": keep}})
+        except CheckpointError as error:
+            # saved all the same: what is left over is noticed by the next load and removed by the next save
+            log.warning("checkpoint.cleanup_failed", key=key, collection=self.kv.name, error=str(error))
 
     def delete(self, key):
         self.kv.delete({"checkpoint": key})

@@ -179,6 +179,10 @@ class KVStoreCheckpointStore(CheckpointStore):
     def delete(self, key):
         self.kv.delete({"checkpoint": key})
 
+    def exists(self, key):
+        """Whether anything (manifest or chunk) is kept under `key`, readable or not."""
+        return bool(self.kv.query({"checkpoint": key}, limit=1, fields="_key"))
+
     # --- internals ---------------------------------------------------------------------------------
     def _manifest(self, key):
         found = self.kv.query({"_key": _manifest_key(key)})

@@ -10,7 +10,10 @@ KV store, spoken to over HTTPS through splunklib against the fake splunkd (tests
 - a user without entra_app_secrets_respond is refused through splunkd and Graph sees no request.
 """
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -26,6 +29,7 @@ import test_alert_actions
 import test_modinput
 
 CHECKPOINTS = kvstore.CHECKPOINTS
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
@@ -203,3 +207,44 @@ def test_a_user_without_the_respond_capability_is_refused_and_graph_sees_nothing
     assert not [r for r in splunkd.requests if "storage" in r.path], "no account or journal was touched"
     modalert = (splunk_home / "var" / "log" / "splunk" / "entra_remove_secret_modalert.log").read_text()
     assert modalert.count('action_status="failure"') == 2 and 'user="intern"' in modalert
+
+
+# --- reset from Splunk Web ------------------------------------------------------------------------------------
+def sendalert_reset(splunkd, splunk_home, **params):
+    """`| sendalert entra_reset_checkpoint param.k=v` as splunkd runs it: bin script, JSON payload on stdin."""
+    payload = {"app": "search", "owner": "admin", "search_name": "", "sid": "1764600000.42", "server_host": "sh1",
+               "server_uri": splunkd.server_uri, "session_key": splunkd.session_key,
+               "configuration": params, "result": {}}
+    env = {**{k: v for k, v in os.environ.items() if k != "SPLUNK_HOME"}, "SPLUNK_HOME": str(splunk_home)}
+    return subprocess.run([sys.executable, os.path.join(REPO, "bin", "entra_reset_checkpoint.py"), "--execute"],
+                          input=json.dumps(payload), capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_an_admin_resets_one_inputs_signin_checkpoint_from_the_search_bar(app_dir, simulator, splunkd, tmp_path):
+    simulator.reset()
+    params = {"account": "sim", "signin_lookback_hours": LOOKBACK}
+    first = run_script(app_dir, stdin=input_xml(tmp_path, params))
+    seen = signin_ids(stream_events(first.stdout))
+    splunkd.kvstore.put(CHECKPOINTS, {"_key": "m:other.signins", "kind": "manifest", "checkpoint": "other.signins"})
+    home = tmp_path / "sh1"
+
+    splunkd.kvstore.login_as("analyst1", roles=["ess_analyst"], capabilities=["search", access.RESPOND_CAPABILITY])
+    refused = sendalert_reset(splunkd, home, account="sim", part="signins")
+    assert refused.returncode == 1
+    assert "user analyst1 (roles: ess_analyst) lacks the entra_app_secrets_reset_checkpoint capability" in refused.stderr
+    assert "sim.signins" in {d["checkpoint"] for d in splunkd.kvstore.documents(CHECKPOINTS)}
+
+    splunkd.kvstore.login_as("admin", roles=["admin"], capabilities=["admin_all_objects",
+                                                                     access.RESET_CAPABILITY])
+    done = sendalert_reset(splunkd, home, account="sim", part="signins")
+    assert done.returncode == 0, done.stderr
+    assert "checkpoint sim.signins reset by admin" in done.stderr
+    left = {d["checkpoint"] for d in splunkd.kvstore.documents(CHECKPOINTS)}
+    assert left == {"sim.posture", "sim.inventory", "other.signins"}, "only that input's sign-in cursor goes"
+    modalert = (home / "var" / "log" / "splunk" / "entra_reset_checkpoint_modalert.log").read_text()
+    assert 'action_status="success"' in modalert and 'checkpoint="sim.signins"' in modalert
+
+    again = run_script(app_dir, stdin=input_xml(tmp_path, params))
+    assert sorted(signin_ids(stream_events(again.stdout))) == sorted(seen), "the lookback window is read again"
+    bad = sendalert_reset(splunkd, home, part="everything")
+    assert bad.returncode == 2 and "param.account is required" in bad.stderr

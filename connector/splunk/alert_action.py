@@ -4,6 +4,9 @@ splunkd runs `bin/<action>.py --execute` with a JSON payload on stdin (alert_act
 `payload_format = json`): the action's parameters under `configuration`, the first result under
 `result`, every result in the gzip CSV `results_file`, plus session_key, server_uri, server_host,
 search_name, sid, owner/user. Each result row is one target; a row that fails never stops the next.
+First splunkd says who the session belongs to (access.py): without the entra_app_secrets_respond capability
+every row is refused and audited, and nothing reaches Graph. Removals are journaled and pre-change
+snapshots kept in the KV store (kvstore.py); each run logs ES's sendmodaction lines (modaction.py).
 
 Each row's audit event is written to Splunk the way Enterprise Security's adaptive responses do it: a
 small file in $SPLUNK_HOME/var/spool/splunk/ whose `***SPLUNK***` header line sets the sourcetype,
@@ -23,11 +26,10 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from connector import APP_ID, config
+from connector import config
 from connector.respond import actions
 from connector.splunk import access, kvstore, splunkd
 from connector.splunk.modaction import ModActionLog
-from connector.checkpoint import FileCheckpointStore
 from connector.graph.client import open_client
 from connector.errors import AddonError, ConfigError
 from connector.logs import configure_logging, get_logger, redact
@@ -255,7 +257,7 @@ def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_gra
             settings = actions.ResponseSettings.load(app_dir, accounts.all.values())
         except ConfigError as exc:
             settings = exc
-        journal = _journal(payload, splunk_home)
+        journal = _journal(payload)
     index = _audit_index(app_dir)
     stash = StashWriter(splunk_home, host=payload.server_host, index=index)
     dry_run, force = payload.flag("dry_run"), payload.flag("force")
@@ -298,14 +300,12 @@ def _permission(payload):
     return caller, access.refusal(caller, access.RESPOND_CAPABILITY, "run the Entra response actions")
 
 
-def _journal(payload, splunk_home):
-    """The removal journal and the snapshots: KV store under splunkd (one for every cluster member)."""
-    if payload.session_key:
-        return actions.Journal(
-            kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.RESPONSE_JOURNAL),
-            kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.SNAPSHOTS))
-    return actions.Journal(FileCheckpointStore(
-        os.path.join(splunk_home, "var", "lib", "splunk", APP_ID, "response_journal")))
+def _journal(payload):
+    """The removal journal and the snapshots, in the KV store: one for every search head cluster member.
+    (Only reached with a session key: without one, splunkd cannot vouch for the user and every row is refused.)"""
+    return actions.Journal(
+        kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.RESPONSE_JOURNAL),
+        kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.SNAPSHOTS))
 
 
 def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now, row_number=1):

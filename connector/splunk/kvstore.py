@@ -32,6 +32,7 @@ import uuid
 from connector import APP_ID
 from connector.checkpoint import CheckpointError, CheckpointStore
 from connector.logs import get_logger
+from connector.splunk import splunkd
 from connector.times import UTC, iso
 
 CHECKPOINTS = "ta_entra_app_secrets_checkpoints"
@@ -118,8 +119,6 @@ class KVStoreCollection:
 
 def collection(server_uri, session_key, name):
     """A KVStoreCollection for the splunkd that started us."""
-    from connector.splunk import splunkd
-
     return KVStoreCollection(splunkd.connect(server_uri, session_key), name, server_uri=server_uri)
 
 

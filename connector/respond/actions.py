@@ -415,13 +415,23 @@ def remove_secret(graph, target, settings, *, dry_run=False, force=False, journa
             journal.snapshot_done(snapshot_key, ALREADY_DONE)
         return _already_done(result, f"already gone: Graph answered 404 {exc.code} to the removal of "
                                      f"{describe_secret(credential)}; it was removed meanwhile, nothing more to do")
-    if journal:
-        journal.record_removal(target.tenant_id, target.key_id, {
-            "removed_at": iso(now), "object_type": object_type, "object_id": result.object_id,
-            "app_id": target.app_id})
-        journal.snapshot_done(snapshot_key, CHANGED)
     result.outcome, result.message = CHANGED, f"removed: {what}. Note: {NO_RESTORE_NOTE}"
+    if journal:
+        _record_after_change(result, lambda: journal.record_removal(target.tenant_id, target.key_id, {
+            "removed_at": iso(now), "object_type": object_type, "object_id": result.object_id,
+            "app_id": target.app_id}))
+        _record_after_change(result, lambda: journal.snapshot_done(snapshot_key, CHANGED))
     return result
+
+
+def _record_after_change(result, record):
+    """The change is made: a journal that cannot be written must not turn it into a failure. The audit
+    event says so, since a repeat of this removal may then not be recognised as one."""
+    try:
+        record()
+    except AddonError as exc:
+        log.error("response.journal_not_written", action=result.action, object_id=result.object_id, error=str(exc))
+        result.message += f". Warning: the change is made but its record could not be kept ({exc})"
 
 
 def _refused(result, message):
@@ -514,14 +524,14 @@ def set_account_enabled(graph, target, settings, enabled, *, dry_run=False, tena
     now = now or datetime.datetime.now(datetime.timezone.utc)
     snapshot_key = journal.keep_snapshot(action, target.tenant_id or tenant_id, result, now) if journal else None
     graph.patch(f"/servicePrincipals/{result.object_id}", {"accountEnabled": enabled})
-    if journal:
-        journal.snapshot_done(snapshot_key, CHANGED)
     result.outcome = CHANGED
     if enabled:
         result.message = f"enabled: {change}; the app can sign in again"
     else:
         result.message = (f"disabled: {change}; every sign-in of the app in this tenant now fails. "
                           f"Undo with the entra_enable_app action")
+    if journal:
+        _record_after_change(result, lambda: journal.snapshot_done(snapshot_key, CHANGED))
     return result
 
 

@@ -337,10 +337,15 @@ def _journal_key(tenant_id, key_id):
 
 class Journal:
     """Removals this add-on made, kept in a CheckpointStore, so that a repeat is told apart from a
-    key id that was never on the object (Graph keeps no trace of a removed secret on the object)."""
+    key id that was never on the object (Graph keeps no trace of a removed secret on the object).
 
-    def __init__(self, store):
+    Under splunkd both stores are KV-store collections, shared by every search head cluster member.
+    `snapshots` (optional) keeps each object as it was before a change, written before the Graph call
+    (state `pending`) and marked with the outcome after it: a run killed in between leaves the record."""
+
+    def __init__(self, store, snapshots=None):
         self.store = store
+        self.snapshots = snapshots
 
     def removed(self, tenant_id, key_id):
         return self.store.load(_journal_key(tenant_id, key_id)) if self.store else None
@@ -348,6 +353,25 @@ class Journal:
     def record_removal(self, tenant_id, key_id, document):
         if self.store:
             self.store.save(_journal_key(tenant_id, key_id), document)
+
+    def keep_snapshot(self, action, tenant_id, result, now):
+        """Save result.snapshot before the change; returns its key (None without a snapshot store)."""
+        if not self.snapshots or not result.snapshot:
+            return None
+        key = (f"{COMMANDS[action]}:{(tenant_id or '').lower()}:{result.object_id}:{result.target.key_id or '-'}:"
+               f"{iso(now)}")
+        self.snapshots.save(key, {"state": "pending", "action": COMMANDS[action], "tenant_id": tenant_id,
+                                  "object_type": result.object_type, "object_id": result.object_id,
+                                  "app_id": result.target.app_id, "key_id": result.target.key_id,
+                                  "taken_at": iso(now), "snapshot": result.snapshot})
+        return key
+
+    def snapshot_done(self, key, outcome):
+        if not key:
+            return
+        document = self.snapshots.load(key) or {}
+        document.update(state=outcome)
+        self.snapshots.save(key, document)
 
 
 # --- the actions -------------------------------------------------------------------------------------
@@ -401,19 +425,35 @@ def remove_secret(graph, target, settings, *, dry_run=False, force=False, journa
         result.message = (f"dry run: would remove {what} (POST {request} keyId={target.key_id}). "
                           f"Nothing changed")
         return result
+    # kept before the change: a run killed after the Graph call still leaves what the object looked like
+    snapshot_key = journal.keep_snapshot(REMOVE_SECRET, target.tenant_id or tenant_id, result, now) if journal \
+        else None
     try:
         graph.post(request, {"keyId": target.key_id})
     except GraphNotFound as exc:
         # Between our read and the removal someone else removed it (or the object): the goal holds.
         result.graph_error_code, result.graph_request_id = exc.code, exc.request_id
+        if journal:
+            journal.snapshot_done(snapshot_key, ALREADY_DONE)
         return _already_done(result, f"already gone: Graph answered 404 {exc.code} to the removal of "
                                      f"{describe_secret(credential)}; it was removed meanwhile, nothing more to do")
-    if journal:
-        journal.record_removal(target.tenant_id, target.key_id, {
-            "removed_at": iso(now), "object_type": object_type, "object_id": result.object_id,
-            "app_id": target.app_id})
     result.outcome, result.message = CHANGED, f"removed: {what}. Note: {NO_RESTORE_NOTE}"
+    if journal:
+        _record_after_change(result, lambda: journal.record_removal(target.tenant_id, target.key_id, {
+            "removed_at": iso(now), "object_type": object_type, "object_id": result.object_id,
+            "app_id": target.app_id}))
+        _record_after_change(result, lambda: journal.snapshot_done(snapshot_key, CHANGED))
     return result
+
+
+def _record_after_change(result, record):
+    """The change is made: a journal that cannot be written must not turn it into a failure. The audit
+    event says so, since a repeat of this removal may then not be recognised as one."""
+    try:
+        record()
+    except AddonError as exc:
+        log.error("response.journal_not_written", action=result.action, object_id=result.object_id, error=str(exc))
+        result.message += f". Warning: the change is made but its record could not be kept ({exc})"
 
 
 def _refused(result, message):
@@ -472,7 +512,7 @@ def _locate_service_principal(graph, target):
     return _get_object(graph, "servicePrincipal", None, target.app_id)
 
 
-def set_account_enabled(graph, target, settings, enabled, *, dry_run=False, tenant_id=None):
+def set_account_enabled(graph, target, settings, enabled, *, dry_run=False, tenant_id=None, journal=None, now=None):
     """PATCH accountEnabled on the app's service principal in this tenant (stops or allows every sign-in)."""
     action = ENABLE_APP if enabled else DISABLE_APP
     result = Outcome(action, REFUSED, "", target, dry_run=dry_run, app_name=target.app_name,
@@ -503,6 +543,8 @@ def set_account_enabled(graph, target, settings, enabled, *, dry_run=False, tena
         result.message = (f"dry run: would {change} (PATCH /servicePrincipals/{result.object_id} "
                           f"accountEnabled={str(enabled).lower()}). Nothing changed")
         return result
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    snapshot_key = journal.keep_snapshot(action, target.tenant_id or tenant_id, result, now) if journal else None
     graph.patch(f"/servicePrincipals/{result.object_id}", {"accountEnabled": enabled})
     result.outcome = CHANGED
     if enabled:
@@ -510,15 +552,19 @@ def set_account_enabled(graph, target, settings, enabled, *, dry_run=False, tena
     else:
         result.message = (f"disabled: {change}; every sign-in of the app in this tenant now fails. "
                           f"Undo with the entra_enable_app action")
+    if journal:
+        _record_after_change(result, lambda: journal.snapshot_done(snapshot_key, CHANGED))
     return result
 
 
-def disable_app(graph, target, settings, *, dry_run=False, tenant_id=None, **_):
-    return set_account_enabled(graph, target, settings, False, dry_run=dry_run, tenant_id=tenant_id)
+def disable_app(graph, target, settings, *, dry_run=False, tenant_id=None, journal=None, now=None, **_):
+    return set_account_enabled(graph, target, settings, False, dry_run=dry_run, tenant_id=tenant_id,
+                               journal=journal, now=now)
 
 
-def enable_app(graph, target, settings, *, dry_run=False, tenant_id=None, **_):
-    return set_account_enabled(graph, target, settings, True, dry_run=dry_run, tenant_id=tenant_id)
+def enable_app(graph, target, settings, *, dry_run=False, tenant_id=None, journal=None, now=None, **_):
+    return set_account_enabled(graph, target, settings, True, dry_run=dry_run, tenant_id=tenant_id,
+                               journal=journal, now=now)
 
 
 ACTIONS = {REMOVE_SECRET: remove_secret, DISABLE_APP: disable_app, ENABLE_APP: enable_app}
@@ -531,7 +577,8 @@ def run_action(action, graph, target, settings, *, dry_run=False, force=False, j
         if action == REMOVE_SECRET:
             return remove_secret(graph, target, settings, dry_run=dry_run, force=force, journal=journal,
                                  now=now, tenant_id=tenant_id)
-        return ACTIONS[action](graph, target, settings, dry_run=dry_run, tenant_id=tenant_id)
+        return ACTIONS[action](graph, target, settings, dry_run=dry_run, tenant_id=tenant_id, journal=journal,
+                               now=now)
     except Exception as exc:  # noqa: BLE001 - reported per target, see failed_outcome
         if not isinstance(exc, AddonError):
             log.exception("response.unexpected_error", action=action, app_id=target.app_id, key_id=target.key_id)

@@ -4,6 +4,9 @@ splunkd runs `bin/<action>.py --execute` with a JSON payload on stdin (alert_act
 `payload_format = json`): the action's parameters under `configuration`, the first result under
 `result`, every result in the gzip CSV `results_file`, plus session_key, server_uri, server_host,
 search_name, sid, owner/user. Each result row is one target; a row that fails never stops the next.
+First splunkd says who the session belongs to (access.py): without the entra_app_secrets_respond capability
+every row is refused and audited, and nothing reaches Graph. Removals are journaled and pre-change
+snapshots kept in the KV store (kvstore.py); each run logs ES's sendmodaction lines (modaction.py).
 
 Each row's audit event is written to Splunk the way Enterprise Security's adaptive responses do it: a
 small file in $SPLUNK_HOME/var/spool/splunk/ whose `***SPLUNK***` header line sets the sourcetype,
@@ -23,11 +26,11 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from connector import APP_ID, config
+from connector import config
 from connector.respond import actions
+from connector.splunk import access, kvstore, splunkd
 from connector.splunk import settings as splunk_settings
-from connector.splunk import splunkd
-from connector.checkpoint import FileCheckpointStore
+from connector.splunk.modaction import ModActionLog
 from connector.graph.client import open_client
 from connector.errors import AddonError, ConfigError
 from connector.logs import configure_logging, get_logger, redact
@@ -44,6 +47,10 @@ log = get_logger("ta_entra_app_secrets.response")
 
 class PayloadError(AddonError):
     """splunkd's payload cannot be used (not JSON, no results)."""
+
+
+class NotPermitted(actions.TargetError):
+    """The user who triggered the action lacks the respond capability: every row is refused and audited."""
 
 
 @dataclass(frozen=True)
@@ -231,44 +238,83 @@ class Accounts:
 
 # --- the per-row loop -----------------------------------------------------------------------------------
 def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_graph_factory, now=None):
-    """Act on every result row; write one audit event per row. Returns (rows, failures)."""
-    del app_dir  # the app folder holds only code: settings come through splunkd
-    accounts = Accounts(payload, graph_factory)
+    """Act on every result row; write one audit event per row. Returns (rows, failures).
+
+    First splunkd says who triggered the action: without the respond capability every row is refused
+    (and audited) before an account is loaded or Graph is asked anything. Accounts and [response] come
+    through splunkd too: the app folder holds only code."""
+    del app_dir
+    command = actions.COMMANDS[action]
+    modactions = ModActionLog(splunk_home, command, payload)
+    modactions.message("Invoking modular action")
+    caller, refusal = _permission(payload)
+    if caller:
+        modactions.common["user"] = caller.username
     response = {}
-    try:
-        if accounts.error:
-            raise accounts.error
-        response = splunk_settings.read_settings(None, None, "response", splunkd=accounts.splunkd)
-        settings = actions.ResponseSettings.load(response, accounts.all.values())
-        accounts.tenant_accounts = settings.tenant_accounts
-        settings_error = None
-    except ConfigError as exc:
-        settings, settings_error = None, exc
+    if refusal:
+        log.warning("response.not_permitted", user=caller.username if caller else payload.user,
+                    capability=access.RESPOND_CAPABILITY, reason=refusal)
+        accounts, settings = None, NotPermitted(refusal)
+        journal = actions.Journal(None)
+    else:
+        accounts = Accounts(payload, graph_factory)
+        try:
+            if accounts.error:
+                raise accounts.error
+            response = splunk_settings.read_settings(None, None, "response", splunkd=accounts.splunkd)
+            settings = actions.ResponseSettings.load(response, accounts.all.values())
+            accounts.tenant_accounts = settings.tenant_accounts
+        except ConfigError as exc:
+            settings = exc
+        journal = _journal(payload)
     index = (response.get("audit_index") or "").strip() or None
     stash = StashWriter(splunk_home, host=payload.server_host, index=index)
-    journal = actions.Journal(FileCheckpointStore(
-        os.path.join(splunk_home, "var", "lib", "splunk", APP_ID, "response_journal")))
     dry_run, force = payload.flag("dry_run"), payload.flag("force")
+    user = caller.username if caller else payload.user
     rows = failures = 0
-    for result_id, row in iter_rows(payload):
-        rows += 1
-        outcome, account = _act_on_row(action, row, accounts, settings or settings_error, journal,
-                                       dry_run=dry_run, force=force, now=now, row_number=rows)
-        failures += outcome.status != "success"
-        event = redact(actions.audit_fields(
-            outcome, account_name=account.name if account else None, tenant_id=account.tenant_id if account else None,
-            graph_host=urlsplit(account.graph_root).hostname if account else None,
-            invocation=_invocation(payload, row, result_id)))
-        _report(event)
-        try:
-            stash.write(event, source=f"entra_app_secrets://{account.name if account else 'unknown'}")
-        except OSError as exc:
-            # The change (if any) is made; the add-on log above still holds its record.
-            failures += outcome.status == "success"
-            log.error("response.audit_not_spooled", spool_dir=stash.spool_dir, error=str(exc),
-                      result_id=result_id)
-            sys.stderr.write(f"ERROR cannot write the audit event to {stash.spool_dir}: {exc.strerror}\n")
+    try:
+        for result_id, row in iter_rows(payload):
+            rows += 1
+            outcome, account = _act_on_row(action, row, accounts, settings, journal,
+                                           dry_run=dry_run, force=force, now=now, row_number=rows)
+            failures += outcome.status != "success"
+            invocation = _invocation(payload, row, result_id, user)
+            event = redact(actions.audit_fields(
+                outcome, account_name=account.name if account else None,
+                tenant_id=account.tenant_id if account else None,
+                graph_host=urlsplit(account.graph_root).hostname if account else None, invocation=invocation))
+            _report(event)
+            modactions.message(event["result"][:300], status=outcome.status, rid=result_id,
+                               orig_sid=invocation["orig_sid"], orig_rid=invocation["orig_rid"],
+                               outcome=outcome.outcome, app_id=event["app_id"], key_id=event["key_id"])
+            try:
+                stash.write(event, source=f"entra_app_secrets://{account.name if account else 'unknown'}")
+            except OSError as exc:
+                # The change (if any) is made; the add-on log above still holds its record.
+                failures += outcome.status == "success"
+                log.error("response.audit_not_spooled", spool_dir=stash.spool_dir, error=str(exc),
+                          result_id=result_id)
+                sys.stderr.write(f"ERROR cannot write the audit event to {stash.spool_dir}: {exc.strerror}\n")
+    finally:
+        modactions.close()
     return rows, failures
+
+
+def _permission(payload):
+    """(Caller or None, refusal or None): the session's user must hold entra_app_secrets_respond."""
+    try:
+        caller = access.current_caller(payload.server_uri, payload.session_key)
+    except ConfigError as exc:
+        return None, f"splunkd could not say who triggered the action, so it may not respond: {exc}"
+    return caller, access.refusal(caller, access.RESPOND_CAPABILITY, "run the Entra response actions")
+
+
+def _journal(payload):
+    """The removal journal and the snapshots, in the KV store: one for every search head cluster member.
+    (Only reached with a session key: without one, splunkd cannot vouch for the user and every row is refused.)"""
+    return actions.Journal(
+        kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.RESPONSE_JOURNAL),
+        kvstore.checkpoint_store(payload.server_uri, payload.session_key, kvstore.SNAPSHOTS))
 
 
 def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now, row_number=1):
@@ -293,9 +339,9 @@ def _act_on_row(action, row, accounts, settings, journal, *, dry_run, force, now
                               now=now, tenant_id=account.tenant_id), account
 
 
-def _invocation(payload, row, result_id):
+def _invocation(payload, row, result_id, user=None):
     return {
-        "user": payload.user,
+        "user": user or payload.user,
         "src": payload.server_host,
         "search_name": payload.search_name,
         "result_id": result_id,

@@ -1,12 +1,14 @@
 """The modular input's work, as splunkd runs it: the stanza's parameters -> ScanSettings, its account read
 through splunkd's REST API with the session key splunkd hands the script (connector/splunk/settings.py),
-checkpoints in splunkd's checkpoint_dir, events as <stream> XML. No file of the app is read."""
+checkpoints in the KV store (splunkd's checkpoint_dir without a session key), events as <stream> XML. No
+file of the app is read."""
 from connector.checkpoint import FileCheckpointStore
 from connector.config import ACCOUNT_CONF, Account, validate_account
 from connector.errors import ConfigError
 from connector.logs import get_logger
 from connector.scan import (INPUT_NUMBER_PARAMETERS, POSTURE_MODES, ScanSettings, number_setting, report_unstartable_run,
                             run_scan)
+from connector.splunk import kvstore
 from connector.splunk import settings as splunk_settings
 from connector.splunk.events import SplunkStreamWriter
 
@@ -54,22 +56,30 @@ def _configured_client_ids(splunkd):
     return {values["client_id"].strip() for values in stanzas.values() if (values.get("client_id") or "").strip()}
 
 
+def checkpoint_store(metadata):
+    """Under splunkd (a session key), the KV store: the cursor follows the input to any node. Without one
+    (a test harness, a hand run), splunkd's checkpoint_dir."""
+    if metadata.get("session_key"):
+        return kvstore.checkpoint_store(metadata.get("server_uri"), metadata["session_key"])
+    return FileCheckpointStore(metadata["checkpoint_dir"])
+
+
 def run_input(app_dir, stanza, params, metadata, event_writer):
     """One modular-input stanza, as splunkd runs it: account and settings through splunkd's REST API,
-    checkpoints in splunkd's checkpoint_dir, events as <stream> XML.
+    checkpoints in the KV store, events as <stream> XML.
 
     A run that cannot start (no such account, a field to fix, splunkd refusing) still writes its
     entra:harvest event with the sentence that says what to fix, then raises it for the script's log."""
     del app_dir  # the app folder holds only code: nothing of the configuration is read from it
     host = params.get("host") or metadata.get("server_host")
-    store = FileCheckpointStore(metadata["checkpoint_dir"])
+    store = checkpoint_store(metadata)
     writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))
     try:
         splunkd = splunk_settings.Splunkd(metadata.get("server_uri"), metadata.get("session_key"))
         account = input_account(metadata, params, splunkd=splunkd)
         settings = input_settings(params, host=host, own_app_ids=_configured_client_ids(splunkd))
     except ConfigError as error:
-        report_unstartable_run(_account_for_report(metadata, params), store, writer,
+        report_unstartable_run(_account_for_report(metadata, params), kvstore.BestEffortStore(store), writer,
                                ScanSettings(**({"host": host} if host else {})), error)
         raise
     return run_scan(account, store, writer, settings)

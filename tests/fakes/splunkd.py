@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from entra_simulator.tls import create_server_certificate
+from fakes.splunkd_kvstore import FakeKVStore
 
 ATOM_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
              '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:s="http://dev.splunk.com/ns/rest" '
@@ -70,6 +71,7 @@ class FakeSplunkd:
         self.host = host
         self.denied = set()
         self._passwords = {}          # (app, realm, username) -> StoredPassword
+        self.kvstore = FakeKVStore()  # storage/collections/*, authentication/* (fakes/splunkd_kvstore.py)
         self._requests = []
         self._failures = []           # (method, status, message), consumed in order
         self._hang = threading.Event()  # cleared: requests wait (a stuck splunkd)
@@ -176,6 +178,8 @@ class FakeSplunkd:
             owner, app, rest = "nobody", None, segments[1:]
         else:
             return _error(404, "ERROR", "Not Found", query)
+        if self.kvstore.answers(rest):
+            return self.kvstore.answer(method, app, rest, query, headers, body)
         # the longest registered prefix wins; "conf-<file>" is the configs family's own segment
         for length in range(min(len(rest), 3), 0, -1):
             handler = self._endpoints.get(tuple(rest[:length]))
@@ -409,8 +413,9 @@ class _Handler(BaseHTTPRequestHandler):
         status, text = self.server.splunkd.handle(self.command, self.path, self.headers, body)
         payload = text.encode("utf-8")
         self.send_response(status)
-        is_json = text.startswith("{")
-        self.send_header("Content-Type", "application/json; charset=UTF-8" if is_json else "text/xml; charset=UTF-8")
+        content_type = getattr(text, "content_type", None) or (
+            "application/json; charset=UTF-8" if text.startswith("{") else "text/xml; charset=UTF-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         self.end_headers()

@@ -13,6 +13,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from fakes.splunkd import FakeSplunkd
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(REPO, "bin", "entra_app_secrets.py")
 LOOKBACK = "48"
@@ -25,16 +27,13 @@ SESSION_KEY = "FAKE_SESSION_KEY"
 
 
 @pytest.fixture
-def app_dir(tmp_path, simulator):
+def app_dir(tmp_path, simulator, splunkd):
     """A Splunk app folder as splunkd sees it: bin/ with the script and nothing else; its accounts are in
     the fake splunkd the input XML points at."""
-    from fakes.splunkd import FakeSplunkd
-
     app = tmp_path / "etc" / "apps" / "TA-entra-app-secrets"
     (app / "bin").mkdir(parents=True)
     shutil.copy(SCRIPT, app / "bin" / "entra_app_secrets.py")
     collector = simulator.collector
-    splunkd = FakeSplunkd(session_key=SESSION_KEY).start(tmp_path / "splunkd-tls")
     splunkd.confs.load_default("TA-entra-app-secrets", os.path.join(REPO, "default"))
     conf = "ta_entra_app_secrets_account"
     splunkd.confs.put("TA-entra-app-secrets", conf, "sim", {
@@ -47,7 +46,6 @@ def app_dir(tmp_path, simulator):
     _SPLUNKD[str(app)] = splunkd
     yield app
     del _SPLUNKD[str(app)]
-    splunkd.stop()
 
 
 _SPLUNKD = {}   # app folder -> the fake splunkd of that test
@@ -58,13 +56,34 @@ def at(app):
     return {"server_uri": _SPLUNKD[str(app)].server_uri, "session_key": SESSION_KEY}
 
 
+SPLUNKD = None
+CHECKPOINTS = "ta_entra_app_secrets_checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def splunkd(tmp_path):
+    """The splunkd that starts the input: its conf endpoints and storage/passwords hold the accounts, its KV
+    store the checkpoints."""
+    global SPLUNKD
+    SPLUNKD = FakeSplunkd(session_key=SESSION_KEY).start(tmp_path / "splunkd-tls")
+    yield SPLUNKD
+    SPLUNKD.stop()
+    SPLUNKD = None
+
+
+def checkpoint_names(fake):
+    return sorted(doc["checkpoint"] for doc in fake.kvstore.documents(CHECKPOINTS) if doc["kind"] == "manifest")
+
+
 def run_script(app, *args, stdin=""):
     env = {key: value for key, value in os.environ.items() if key != "SPLUNK_HOME"}
     return subprocess.run([sys.executable, str(app / "bin" / "entra_app_secrets.py"), *args], input=stdin,
                           capture_output=True, text=True, env=env, timeout=120)
 
 
-def input_xml(checkpoint_dir, params, server_uri="https://127.0.0.1:1", session_key="FAKE_SESSION_KEY"):
+def input_xml(checkpoint_dir, params, server_uri=None, session_key=None):
+    server_uri = server_uri or SPLUNKD.server_uri
+    session_key = SPLUNKD.session_key if session_key is None else session_key
     param_xml = "".join(f'<param name="{escape(k)}">{escape(v)}</param>' for k, v in params.items())
     return (f'<?xml version="1.0" encoding="UTF-8"?><input><server_host>splunk-hf1</server_host>'
             f"<server_uri>{escape(server_uri)}</server_uri><session_key>{escape(session_key)}</session_key>"
@@ -175,7 +194,9 @@ def test_stream_gives_the_events_scan_gives_and_a_second_run_repeats_no_signin(a
     assert {e["index"] for e in events} == {"security"} and {e["host"] for e in events} == {"splunk-hf1"}
     kinds = {e["sourcetype"] for e in events}
     assert kinds == {"entra:app:finding", "entra:app:credential", "entra:signin:serviceprincipal", "entra:harvest"}
-    assert sorted(os.listdir(checkpoint_dir)) == ["sim.inventory.json", "sim.posture.json", "sim.signins.json"]
+    # under splunkd the checkpoints are in the KV store, not in the node's checkpoint_dir
+    assert checkpoint_names(SPLUNKD) == ["sim.inventory", "sim.posture", "sim.signins"]
+    assert os.listdir(checkpoint_dir) == []
 
     # the same tenant through the command line, as an admin would run it
     output = tmp_path / "scan.jsonl"
@@ -197,7 +218,7 @@ def test_stream_gives_the_events_scan_gives_and_a_second_run_repeats_no_signin(a
     assert not [e for e in again if e["sourcetype"] == "entra:signin:serviceprincipal"]
     findings = [e for e in again if e["sourcetype"] == "entra:app:finding"]
     assert len(findings) == len([e for e in events if e["sourcetype"] == "entra:app:finding"])
-    assert "FAKE_SESSION_KEY" not in first.stdout + first.stderr + second.stdout + second.stderr
+    assert SPLUNKD.session_key not in first.stdout + first.stderr + second.stdout + second.stderr
 
 
 def test_changes_mode_writes_only_what_changed_after_the_snapshot(app_dir, simulator, tmp_path):
@@ -219,10 +240,14 @@ def test_an_unknown_account_at_run_time_is_logged_not_crashed(app_dir, tmp_path)
 
 
 def test_a_corrupt_checkpoint_is_reported_with_what_to_do(app_dir, tmp_path):
-    checkpoint_dir = tmp_path / "checkpoints"
-    checkpoint_dir.mkdir()
-    (checkpoint_dir / "sim.posture.json").write_text("{not json")
-    result = run_script(app_dir, stdin=input_xml(checkpoint_dir, {"account": "sim"}, **at(app_dir)))
+    # a manifest whose only generation does not match its digest: nothing trustworthy to resume from
+    SPLUNKD.kvstore.put(CHECKPOINTS, {"_key": "m:sim.posture", "kind": "manifest", "checkpoint": "sim.posture",
+                                      "current": {"generation": "g1", "chunks": 0, "inline": "{not json",
+                                                  "sha256": "0" * 64, "bytes": 9}, "previous": None})
+    result = run_script(app_dir, stdin=input_xml(tmp_path, {"account": "sim"}))
     assert result.returncode == 0
-    assert "sim.posture.json cannot be read" in result.stderr and "move it aside" in result.stderr
+    assert "checkpoint sim.posture in KV-store collection ta_entra_app_secrets_checkpoints is damaged" in result.stderr
+    assert "sendalert entra_reset_checkpoint param.account=" in result.stderr
     assert "Traceback" not in result.stderr
+
+

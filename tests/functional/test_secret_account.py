@@ -110,9 +110,14 @@ def closed_port_uri():
     return f"https://127.0.0.1:{port}"
 
 
-def written_bytes(home, result, checkpoint_dir):
-    """Everything the run left behind: stdout, stderr, every file under $SPLUNK_HOME, the checkpoints."""
+def written_bytes(home, result, checkpoint_dir, splunkd=None):
+    """Everything the run left behind: stdout, stderr, every file under $SPLUNK_HOME, the checkpoints
+    (files, and the KV-store documents of the fake splunkd)."""
     texts = {"stdout": result.stdout, "stderr": result.stderr}
+    if splunkd is not None:
+        for collection in ("ta_entra_app_secrets_checkpoints", "ta_entra_app_secrets_response_journal",
+                           "ta_entra_app_secrets_snapshots"):
+            texts[f"KV store {collection}"] = json.dumps(splunkd.kvstore.documents(collection))
     for folder in (home, checkpoint_dir):
         for root, _dirs, files in os.walk(folder):
             for name in files:
@@ -261,7 +266,7 @@ def test_a_certificate_account_stored_only_through_rest_scans_the_simulator(
     assert not (app_dir(splunk_home) / "local").exists()
     assert {r.method for r in splunkd.requests[saved:]} == {"GET"}, "reading an account writes nothing"
     assert issued_tokens
-    assert_nothing_secret(written_bytes(splunk_home, result, checkpoints),
+    assert_nothing_secret(written_bytes(splunk_home, result, checkpoints, splunkd),
                           secret_needles(simulator, splunkd, issued_tokens))
     # no temporary copy of the key or the CA bundle is left anywhere the run could write
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".pem")]
@@ -279,7 +284,7 @@ def test_a_secret_account_stored_only_through_rest_scans_the_simulator(
     assert (harvest["status"], harvest["auth_method"]) == ("success", "secret"), harvest["errors"]
     assert collector_finding(events, simulator)[0]["is_collector_app"] is True
     assert not (app_dir(splunk_home) / "local").exists()
-    assert_nothing_secret(written_bytes(splunk_home, result, checkpoints),
+    assert_nothing_secret(written_bytes(splunk_home, result, checkpoints, splunkd),
                           secret_needles(simulator, splunkd, issued_tokens, secret=secret))
 
 
@@ -310,7 +315,7 @@ def test_a_secret_from_the_previous_release_works_and_moves_to_the_ucc_realm(
     assert harvest_events(stream_events(second.stdout))[0]["status"] == "success"
     assert {r.method for r in splunkd.requests[before:]} == {"GET"}
     for result in (first, second):
-        assert_nothing_secret(written_bytes(splunk_home, result, checkpoints),
+        assert_nothing_secret(written_bytes(splunk_home, result, checkpoints, splunkd),
                               secret_needles(simulator, splunkd, issued_tokens, secret=secret))
 
 
@@ -325,7 +330,7 @@ def test_without_write_access_an_old_secret_keeps_working_where_it_is(
     assert harvest_events(stream_events(result.stdout))[0]["status"] == "success"
     assert splunkd.stored() == {(APP_ID, LEGACY_REALM, ACCOUNT): secret}
     assert "account.secret_not_moved" in log_text(splunk_home)
-    assert_nothing_secret(written_bytes(splunk_home, result, tmp_path / "checkpoints"),
+    assert_nothing_secret(written_bytes(splunk_home, result, tmp_path / "checkpoints", splunkd),
                           secret_needles(simulator, splunkd, issued_tokens, secret=secret))
 
 
@@ -434,5 +439,5 @@ def test_no_account_gives_one_message_that_says_what_to_fix(
     assert f"ERROR entra_app_secrets://{ACCOUNT}: {error['message']}" in result.stderr   # splunkd.log
     assert error["message"] in log_text(splunk_home).replace('\\"', '"')
     assert issued_tokens == [] and simulator.requests == [], "no sign-in may be tried without an account"
-    assert_nothing_secret(written_bytes(splunk_home, result, checkpoints),
+    assert_nothing_secret(written_bytes(splunk_home, result, checkpoints, splunkd),
                           {"client secret": secret, "session key": target["session_key"]})

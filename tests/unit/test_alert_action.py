@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import os
+import re
 
 import pytest
 from cryptography import x509
@@ -12,13 +13,32 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from connector.splunk import alert_action
+from connector.checkpoint import MemoryCheckpointStore
+from connector.errors import ConfigError
+from connector.splunk import access, alert_action
 from connector.splunk.alert_action import Payload, StashWriter, decode_multivalue, decode_row
 from connector.logs import configure_logging
 from fakes.splunkd import FakeSplunkd
 from fakes.splunkd_conf import save_like_ucc
 from test_actions import (APP_ID, APP_OBJECT, COLLECTOR_APP_ID, KEY_ON_APP, KEY_ON_SP, OTHER_KEY_ON_APP, SP_OBJECT,
                           TENANT, UNKNOWN_KEY, MemoryGraph)
+
+
+@pytest.fixture(autouse=True)
+def splunkd_side(monkeypatch):
+    """splunkd's answers, in memory: the session's user is analyst1 with the respond capability, and the
+    KV-store collections are memory stores (tests/functional drive the real REST calls)."""
+    stores = {}
+
+    def current_caller(server_uri, session_key):
+        if not session_key:
+            raise ConfigError("the payload carries no session_key")
+        return access.Caller("analyst1", ("ess_analyst",), frozenset({access.RESPOND_CAPABILITY}))
+
+    monkeypatch.setattr(alert_action.access, "current_caller", current_caller)
+    monkeypatch.setattr(alert_action.kvstore, "checkpoint_store",
+                        lambda server_uri, session_key, name: stores.setdefault(name, MemoryCheckpointStore()))
+    return stores
 
 
 # --- multivalue fields and the results file ------------------------------------------------------------
@@ -293,3 +313,39 @@ def test_an_unreachable_splunkd_is_named_when_the_accounts_cannot_be_read(splunk
     events = read_stash(splunk_home)
     assert code == 1 and "while reading the accounts" in events[0]["result"]
     assert "https://127.0.0.1:9" in events[0]["result"] and "SESSION" not in events[0]["result"]
+
+
+def test_a_user_without_the_respond_capability_is_refused_before_graph(splunk_home, monkeypatch):
+    monkeypatch.setattr(alert_action.access, "current_caller", lambda server_uri, session_key: access.Caller(
+        "intern", ("user",), frozenset({"search"})))
+    code, events, graph = execute(splunk_home, "entra_remove_secret", [finding(), finding(key_id=KEY_ON_SP)])
+    assert code == alert_action.EXIT_FAILURES and graph.writes == [] and graph.gets == []
+    assert [(e["outcome"], e["status"], e["user"]) for e in events] == [("refused", "failure", "intern")] * 2
+    assert "user intern (roles: user) lacks the entra_app_secrets_respond capability" in events[0]["result"]
+
+
+def test_no_answer_from_splunkd_about_the_user_refuses(splunk_home, monkeypatch):
+    def current_caller(server_uri, session_key):
+        raise ConfigError("no answer from splunkd at https://127.0.0.1:8089 while asking who triggered the action")
+
+    monkeypatch.setattr(alert_action.access, "current_caller", current_caller)
+    code, events, graph = execute(splunk_home, "entra_disable_app", [finding()])
+    assert code == alert_action.EXIT_FAILURES and graph.writes == [] and graph.gets == []
+    assert events[0]["outcome"] == "refused" and "may not respond: no answer from splunkd" in events[0]["result"]
+
+
+def test_a_run_logs_sendmodaction_lines_for_incident_review(splunk_home):
+    rows = [finding(orig_sid="notable_sid", orig_rid="5"), finding(app_id="not-a-guid")]
+    execute(splunk_home, "entra_remove_secret", rows)
+    lines = (splunk_home / "var" / "log" / "splunk" / "entra_remove_secret_modalert.log").read_text().splitlines()
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\+0000"
+    assert re.fullmatch(stamp + r' INFO sendmodaction - worker="sh1" signature="Invoking modular action" '
+                        r'action_name="entra_remove_secret" search_name="Threat - CTD-000008 - Rule" sid="rt_sid_1" '
+                        r'user="analyst1" digest_mode="1" action_mode="adhoc"', lines[0]), lines[0]
+    assert re.fullmatch(stamp + r' INFO sendmodaction - worker="sh1" signature="removed: [^"]+" '
+                        r'action_name="entra_remove_secret" search_name="Threat - CTD-000008 - Rule" sid="rt_sid_1" '
+                        r'orig_sid="notable_sid" rid="0" orig_rid="5" user="analyst1" digest_mode="1" '
+                        r'action_mode="adhoc" action_status="success" app_id="[0-9a-f-]{36}" key_id="[0-9a-f-]{36}" '
+                        r'outcome="changed"', lines[1]), lines[1]
+    assert 'rid="1"' in lines[2] and 'action_status="failure"' in lines[2] and 'outcome="refused"' in lines[2]
+    assert len(lines) == 3

@@ -21,6 +21,7 @@ from connector.checkpoint import MemoryCheckpointStore
 from connector.config import Account
 from connector.splunk.events import ListWriter
 from connector.scan import ScanSettings, run_scan
+from connector.splunk import access
 from fakes.splunkd import FakeSplunkd
 from fakes.splunkd_conf import save_like_ucc
 
@@ -75,7 +76,16 @@ def finding(findings, app_name, **match):
 @pytest.fixture
 def splunkd(tmp_path, sim):
     """The splunkd that runs the action: the app's shipped default/ and the two accounts, no local/."""
+    fake = fake_splunkd_for(tmp_path, sim)
+    yield fake
+    fake.stop()
+
+
+def fake_splunkd_for(tmp_path, sim):
+    """A started fake splunkd holding the app's default/ and the responder and collector accounts."""
     fake = FakeSplunkd(session_key=SESSION_KEY).start(tmp_path / "splunkd-tls")
+    # the session key is analyst1's, who holds the respond capability (authentication/current-context)
+    fake.kvstore.login_as("analyst1", roles=["ess_analyst"], capabilities=["search", access.RESPOND_CAPABILITY])
     fake.confs.load_default(APP, os.path.join(REPO, "default"))
     responder, collector = identity(sim, "responder"), identity(sim, "collector")
     with open(responder.certificate_path, encoding="ascii") as pem, open(sim.ca_path, encoding="ascii") as ca:
@@ -86,8 +96,7 @@ def splunkd(tmp_path, sim):
     fake.confs.put(APP, ACCOUNT_CONF, "collector", {
         "tenant_id": sim.tenant_id, "client_id": collector.client_id, "certificate_path": collector.certificate_path,
         "authority_host": sim.base_url, "graph_host": sim.base_url, "ca_bundle": sim.ca_path})
-    yield fake
-    fake.stop()
+    return fake
 
 
 @pytest.fixture
@@ -304,8 +313,12 @@ def test_no_secret_or_token_is_written_anywhere(sim, findings, splunk_home):
         for name in files:
             if not name.endswith(".gz"):
                 written += open(os.path.join(folder, name), "rb").read()
-    assert b"response.row" in written and b"entra:app:response" in written
-    forbidden = [b"SPLUNKD-SESSION-KEY-0123456789", b"eyJ", b"PRIVATE KEY", b"Bearer "]
+    fake = _SPLUNKD[str(splunk_home)]
+    for name in ("ta_entra_app_secrets_response_journal", "ta_entra_app_secrets_snapshots"):
+        written += json.dumps(fake.kvstore.documents(name)).encode()
+    assert b"response.row" in written and b"entra:app:response" in written and b"sendmodaction" in written
+    assert b"removed_at" in written and b"password_credentials" in written   # the journal and a snapshot
+    forbidden = [SESSION_KEY.encode(), b"eyJ", b"PRIVATE KEY", b"Bearer "]
     for name in ("responder", "collector"):
         forbidden.append(identity(sim, name).secret.encode())
         with open(identity(sim, name).certificate_path, "rb") as pem:

@@ -33,16 +33,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 @pytest.fixture
-def splunkd(tmp_path):
-    """One fake splunkd (one KV store) for every node of the test; analyst1 may respond."""
-    from fakes.splunkd import FakeSplunkd
-
-    fake = FakeSplunkd().start(tmp_path / "splunkd-tls")
-    fake.kvstore.login_as("analyst1", roles=["ess_analyst"], capabilities=["search", access.RESPOND_CAPABILITY])
-    test_modinput.SPLUNKD = test_alert_actions.SPLUNKD = fake
+def splunkd(tmp_path, sim):
+    """One fake splunkd (one KV store) for every node of the test: the accounts of the alert-action tests
+    (analyst1 may respond) and, through app_dir, the input's account."""
+    fake = test_alert_actions.fake_splunkd_for(tmp_path, sim)
+    test_modinput.SPLUNKD = fake
     yield fake
     fake.stop()
-    test_modinput.SPLUNKD = test_alert_actions.SPLUNKD = None
+    test_modinput.SPLUNKD = None
 
 
 def signin_ids(events):
@@ -170,6 +168,7 @@ def other_member(splunk_home, tmp_path):
     member = tmp_path / "member2"
     shutil.copytree(splunk_home / "etc", member / "etc")
     (member / "var" / "spool" / "splunk").mkdir(parents=True)
+    test_alert_actions._SPLUNKD[str(member)] = test_alert_actions._SPLUNKD[str(splunk_home)]
     return member
 
 
@@ -195,6 +194,7 @@ def test_a_removal_repeated_on_another_member_answers_already_done(sim, findings
 def test_a_user_without_the_respond_capability_is_refused_and_graph_sees_nothing(sim, findings, splunk_home,
                                                                                    splunkd):
     splunkd.kvstore.login_as("intern", roles=["user"], capabilities=["search", "schedule_search"])
+    setup = len(splunkd.requests)   # the fixture stored the accounts through REST
     rows = [finding(findings, "Legacy Reporting Tool"), finding(findings, "Mail Archiver")]
     code, stderr, events = run_action(splunk_home, "entra_remove_secret", rows, account="responder", force=1)
     assert code == 1
@@ -202,9 +202,9 @@ def test_a_user_without_the_respond_capability_is_refused_and_graph_sees_nothing
     assert all("user intern (roles: user) lacks the entra_app_secrets_respond capability" in e["result"]
                for e in events)
     assert sim.requests == [] and sim.state.changes == [], "not even a token request reaches the tenant"
-    assert [r.path for r in splunkd.requests if "authentication" in r.path] == [
+    assert [r.path for r in splunkd.requests[setup:] if "authentication" in r.path] == [
         "/services/authentication/current-context"]
-    assert not [r for r in splunkd.requests if "storage" in r.path], "no account or journal was touched"
+    assert not [r for r in splunkd.requests[setup:] if "storage" in r.path], "no account or journal was touched"
     modalert = (splunk_home / "var" / "log" / "splunk" / "entra_remove_secret_modalert.log").read_text()
     assert modalert.count('action_status="failure"') == 2 and 'user="intern"' in modalert
 

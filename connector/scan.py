@@ -155,18 +155,11 @@ def run_scan(account, store, writer, settings=None, *, client=None, clock=utcnow
 
 def _execute(scan):
     """The run, top to bottom: sign-ins, last use, then the inventory (harvested, or kept when Graph's
-    delta says nothing changed), findings, and the commits after the events they cover."""
+    delta says nothing changed) with its findings, and the commits after the events they cover."""
     run, posture, settings = scan.run, scan.posture, scan.run.settings
     collector = Collector.of(run.account, settings.own_app_ids)
     if settings.read_signins:
-        run.begin("signins_reading")
-        try:
-            scan.newest_signin = read_signins(run, posture.usage, COMMIT_EVERY)
-        except AuthenticationError:
-            raise
-        except GraphError as error:
-            # no licence, no permission, retention: the inventory and findings still matter
-            run.harvester.record_error("signins", error)
+        _read_signins(scan)
     run.progress("signins_read")
     if settings.read_credential_activity:
         read_credential_activity(run, posture.usage)
@@ -180,25 +173,42 @@ def _execute(scan):
         run.progress("findings_written_from_kept_inventory")
         kept_inventory.commit_inventory(run, kept)
     else:
-        # the delta links are taken before listing, so a change made during the harvest shows next run
-        delta_links = run.harvester.delta_links() if settings.use_delta else None
-        harvest = InventoryHarvest(run, posture)
-        run.begin("applications_reading")
-        harvest.read_applications()
-        run.progress("applications_read")
-        harvest.read_service_principals()
-        run.progress("service_principals_read")
-        found = details.read_details(run, harvest.holders, harvest.credential)
-        run.progress("details_read")
-        contexts = {}
-        for holder, context in harvest.holders.contexts(found, collector):
-            contexts[context.app_id] = context_to_state(context)
-            for credential in holder.secrets:
-                posture.finding(credential, context)
-        run.progress("findings_written")
-        kept_inventory.commit_inventory(run, kept_inventory.harvested_document(
-            run, delta_links, harvest.kept_credentials, contexts))
+        _harvest_and_assess(scan, collector)
     posture.commit()
+
+
+def _read_signins(scan):
+    scan.run.begin("signins_reading")
+    try:
+        scan.newest_signin = read_signins(scan.run, scan.posture.usage, COMMIT_EVERY)
+    except AuthenticationError:
+        raise
+    except GraphError as error:
+        # no licence, no permission, retention: the inventory and findings still matter
+        scan.run.harvester.record_error("signins", error)
+
+
+def _harvest_and_assess(scan, collector):
+    """Full harvest: inventory, the secret holders' details, one finding per secret, the kept inventory."""
+    run, posture = scan.run, scan.posture
+    # the delta links are taken before listing, so a change made during the harvest shows next run
+    delta_links = run.harvester.delta_links() if run.settings.use_delta else None
+    harvest = InventoryHarvest(run, posture)
+    run.begin("applications_reading")
+    harvest.read_applications()
+    run.progress("applications_read")
+    harvest.read_service_principals()
+    run.progress("service_principals_read")
+    found = details.read_details(run, harvest.holders, harvest.credential)
+    run.progress("details_read")
+    contexts = {}
+    for holder, context in harvest.holders.contexts(found, collector):
+        contexts[context.app_id] = context_to_state(context)
+        for credential in holder.secrets:
+            posture.finding(credential, context)
+    run.progress("findings_written")
+    kept_inventory.commit_inventory(run, kept_inventory.harvested_document(
+        run, delta_links, harvest.kept_credentials, contexts))
 
 
 def _finish(scan, started):

@@ -493,10 +493,19 @@ def test_demo_command_scans_the_simulated_tenant_and_prints_the_table(tmp_path):
     output = tmp_path / "demo.jsonl"
     done = subprocess.run([sys.executable, "-m", "connector.cli", "demo", "--output", str(output),
                            "--log-level", "WARNING"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr     # 1: findings (the demo tenant holds secrets on purpose)
     assert "SEVERITY" in done.stdout and "critical" in done.stdout and "status success" in done.stdout
-    kinds = {json.loads(line)["sourcetype"] for line in output.read_text(encoding="utf-8").splitlines()}
+    # it opens with what was checked and what the columns mean, and says where the events went
+    first = done.stdout.splitlines()[0]
+    assert first.startswith('CTD-000008 "Microsoft Entra app with client secrets"')
+    assert done.stdout.index("Checked: every application and service principal") < done.stdout.index("SEVERITY ")
+    for column in ("SEVERITY", "ON", "APP", "KEY ID", "WHY"):
+        assert f"\n  {column:<9}" in done.stdout, column
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert f"events: {len(lines)} written to {output}" in done.stdout
+    kinds = {json.loads(line)["sourcetype"] for line in lines}
     assert kinds == {"entra:app:finding", "entra:app:credential", "entra:signin:serviceprincipal", "entra:harvest"}
+    assert "Traceback" not in done.stderr
 
 
 def test_the_signin_cursor_is_committed_every_200_signins_written(simulator, tmp_path):

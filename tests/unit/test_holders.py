@@ -6,8 +6,8 @@ from connector.assess.correlate import credentials_of
 from connector.assess.holders import Collector, Details, SecretHolders, context_of, foreign
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
-TENANT = "11111111-1111-4111-8111-111111111111"
-OTHER_TENANT = "22222222-2222-4222-8222-222222222222"
+TENANT = "1a2b3c4d-1111-4111-8111-abcdef111111"      # letters: case must not matter
+OTHER_TENANT = "2e2f2a2b-2222-4222-8222-abcdef222222"
 APP_ID = "aaaaaaaa-0000-4000-8000-000000000001"
 SECRET = {"keyId": "k-secret", "hint": "abc", "startDateTime": "2026-01-01T00:00:00Z",
           "endDateTime": "2027-01-01T00:00:00Z"}
@@ -114,8 +114,14 @@ def test_collector_flags_follow_who_the_add_on_signs_in_as():
     refreshed = by_certificate.refresh(context)
     assert refreshed.is_collector_app and not refreshed.collector_uses_secret
     assert dataclasses.replace(refreshed, is_collector_app=True, collector_uses_secret=False) == refreshed
-    assert not Collector.of(type("A", (), {"client_id": None, "auth_method": "certificate",
-                                           "tenant_id": TENANT})()).is_collector_app(APP_ID)
+    assert collector.tenant_id == TENANT and collector.client_id == APP_ID
+    nobody = Collector.of(type("A", (), {"client_id": None, "auth_method": "certificate", "tenant_id": TENANT})())
+    assert nobody.client_id == "" and nobody.own_app_ids == {""} and not nobody.is_collector_app(APP_ID)
+    # a kept context harvested when the add-on signed in as someone else gets this run's flags
+    stale = dataclasses.replace(context, is_collector_app=False, collector_uses_secret=False)
+    fresh = collector.refresh(stale)
+    assert fresh.is_collector_app and fresh.collector_uses_secret
+    assert dataclasses.replace(fresh, is_collector_app=False, collector_uses_secret=False) == stale
 
 
 def test_federated_reads_name_the_holders_applications_not_yet_read():
@@ -127,9 +133,17 @@ def test_federated_reads_name_the_holders_applications_not_yet_read():
                                     "appId": APP_ID}}
 
 
+def test_records_without_app_id_or_name_keep_empty_strings():
+    record = {"id": "sp-obj-9", "passwordCredentials": [SECRET]}
+    holders = gather([], [record])
+    [holder] = list(holders)
+    assert (holder.app_id, holder.app_name) == ("", "")
+
+
 def test_foreign_means_registered_in_another_tenant_known_by_guid():
     assert foreign(OTHER_TENANT, TENANT) and foreign(OTHER_TENANT.upper(), TENANT)
-    assert not foreign(TENANT.upper(), TENANT) and not foreign(None, TENANT) and not foreign("", TENANT)
+    assert not foreign(TENANT.upper(), TENANT) and not foreign(TENANT, TENANT.upper())
+    assert not foreign(None, TENANT) and not foreign("", TENANT)
     assert not foreign(OTHER_TENANT, "contoso.onmicrosoft.com")     # a domain: unknown, not foreign
     holders = gather([application()], [principal(appOwnerOrganizationId=OTHER_TENANT)])
     assert context_of(holders.by_app_id[APP_ID], Details(), COLLECTOR).owned_by_other_tenant

@@ -209,3 +209,21 @@ def test_a_collector_app_on_a_certificate_is_not_flagged_and_scores_are_clamped(
     gone = finding(secret(start=NOW - dt.timedelta(days=100), end=NOW - dt.timedelta(days=1)), UNUSED,
                    account_enabled=False)
     assert gone.score == 20 and gone.severity == "low"      # 50 - 10 - 20, then the expired-and-unused cap
+
+
+def test_exchange_privilege_counts_only_on_exchange_online_and_lists_are_comma_separated():
+    exchange = "00000002-0000-0ff1-ce00-000000000000"
+    on_exchange = finding(permissions=(Permission(exchange, "Office 365 Exchange Online", "full_access_as_app"),))
+    assert on_exchange.factor_ids == ["high_privilege_permissions"] and on_exchange.score == 75
+    elsewhere = finding(permissions=(Permission("11111111-0000-0000-0000-000000000000", "Contoso API",
+                                                "full_access_as_app"),))
+    assert elsewhere.factor_ids == []
+    several = finding(permissions=(Permission(GRAPH, "Microsoft Graph", "Mail.Read"),
+                                   Permission(GRAPH, "Microsoft Graph", "Mail.Send")),
+                      directory_roles=("User Administrator", "Global Administrator"))
+    details = {f.id: f.detail for f in several.factors}
+    labels = sorted(p.label for p in (Permission(GRAPH, "Microsoft Graph", "Mail.Read"),
+                                      Permission(GRAPH, "Microsoft Graph", "Mail.Send")))
+    assert details["high_privilege_permissions"].endswith(": " + ", ".join(labels) + ".")
+    assert details["privileged_directory_role"].endswith(": Global Administrator, User Administrator.")
+    assert details["privileged_directory_role"].startswith("The app's service principal holds")

@@ -10,6 +10,7 @@ they go, and a live progress line while a scan runs at a terminal.
 """
 import sys
 
+from connector.errors import ConfigError
 from connector.logs import configure_logging
 
 LOG_FORMATS = ("auto", "json", "text")
@@ -25,7 +26,8 @@ def is_terminal(stream):
 
 
 def setup_logging(args, stderr=None):
-    """configure_logging from --log-level, --log-format and --log-file; returns the chosen rendering."""
+    """configure_logging from --log-level, --log-format and --log-file; returns the chosen rendering.
+    ConfigError when the log file cannot be written."""
     stderr = stderr or sys.stderr
     log_file = getattr(args, "log_file", None)
     at_terminal = is_terminal(stderr) and not log_file
@@ -33,7 +35,11 @@ def setup_logging(args, stderr=None):
     if chosen == "auto":
         chosen = "text" if at_terminal else "json"
     level = getattr(args, "log_level", None) or ("WARNING" if at_terminal else "INFO")
-    configure_logging(level, render=chosen, log_file=log_file)
+    try:
+        configure_logging(level, render=chosen, log_file=log_file)
+    except OSError as error:
+        raise ConfigError(f"--log-file {log_file} cannot be written ({error.strerror or error}); "
+                          "name a file in a folder you can write to") from None
     return chosen
 
 

@@ -13,6 +13,7 @@ from connector import console
 from connector.assess.score import SIGNATURE, SIGNATURE_ID
 from connector.checkpoint import FileCheckpointStore
 from connector.config import Account
+from connector.errors import ConfigError
 from connector.scan import EXIT_USAGE, ScanSettings
 from connector.scan_cli import format_errors, format_summary, scan_with_display
 from connector.splunk.events import CountingWriter, JsonLinesWriter
@@ -62,7 +63,11 @@ def cli_demo(args, *, stdout=None, stderr=None):
     from entra_simulator import Simulator, generate_tenant
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    console.setup_logging(args, stderr)
+    try:
+        console.setup_logging(args, stderr)
+    except ConfigError as error:
+        console.error(error, stderr)
+        return EXIT_USAGE
     try:
         writer = JsonLinesWriter.to_path(args.output) if args.output else CountingWriter()
     except OSError as error:

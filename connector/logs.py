@@ -197,7 +197,7 @@ class _CurrentStderrHandler(logging.StreamHandler):
 def _make_handler(splunk_log_name, stream, log_file=None):
     path = log_file or (None if stream is not None else splunk_log_path(splunk_log_name))
     if path:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True)
     else:

@@ -66,8 +66,8 @@ def scan_with_display(account, store, writer, settings, stderr):
 
 def cli_scan(args, *, stdout=None, stderr=None):
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    console.setup_logging(args, stderr)
     try:
+        console.setup_logging(args, stderr)
         account = account_from_cli(args)
         settings = settings_from_args(args)
     except ConfigError as error:

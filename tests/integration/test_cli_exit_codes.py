@@ -40,6 +40,9 @@ def test_scan_configuration_errors_are_2_with_one_sentence(simulator, tmp_path, 
     assert err.startswith("entra-app-secrets: error: ") and missing in err and "Traceback" not in err
     assert main(["scan", *account_flags(simulator, simulator.collector), "--signin-lookback-hours", "0"]) == 2
     assert "signin_lookback_hours must be between 1 and 720" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("")
+    assert main(["scan", *flags, "--log-file", str(tmp_path / "a-file" / "scan.log")]) == 2
+    assert "--log-file" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:
         main(["scan", "--no-such-flag"])
     assert usage.value.code == 2 and "(see --help)" in capsys.readouterr().err

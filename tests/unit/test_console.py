@@ -145,3 +145,15 @@ def test_rich_is_a_cli_only_library():
         top_level = ast.parse(handle.read()).body
     # imported inside the display only: lib/ imports every connector module without rich
     assert not any(isinstance(node, (ast.Import, ast.ImportFrom)) and "rich" in ast.dump(node) for node in top_level)
+
+
+def test_a_log_file_in_the_current_folder_works_and_an_unwritable_one_is_a_config_error(monkeypatch, tmp_path):
+    from connector.errors import ConfigError
+    monkeypatch.chdir(tmp_path)
+    console.setup_logging(args(log_file="scan.log"), Terminal())
+    get_logger("probe").warning("probe.here")
+    logging.getLogger().handlers[-1].flush()
+    assert "probe.here" in (tmp_path / "scan.log").read_text(encoding="utf-8")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ConfigError, match="--log-file"):
+        console.setup_logging(args(log_file=str(tmp_path / "a-file" / "scan.log")), Terminal())

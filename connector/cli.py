@@ -26,7 +26,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"entra-app-secrets: error: {message} (see --help)\n")
 
 
-def _add_common(parser):
+def _add_common(parser, terminal_logging=True):
+    if not terminal_logging:   # respond: JSON lines on stderr at INFO, its audit record on stdout
+        parser.add_argument("--log-level", default=None, type=str.upper, choices=LOG_LEVELS,
+                            help="how much to log on stderr (default INFO)")
+        return
     parser.add_argument("--log-level", default=None, type=str.upper, choices=LOG_LEVELS,
                         help="how much to log (default WARNING at a terminal, where a progress line shows "
                              "the run, else INFO)")
@@ -100,7 +104,7 @@ def build_parser():
         action.add_argument("--force", action="store_true", help="remove a secret even if it was used recently")
         action.add_argument("--state-dir", metavar="DIR", help="where removals are journaled so a repeat is "
                             "recognised (default ./entra-app-secrets-state)")
-        _add_common(action)
+        _add_common(action, terminal_logging=False)
 
     demo = sub.add_parser("demo", help="start the simulated demo tenant and scan it",
                           description="Start the built-in Entra/Graph simulator with the demo tenant, scan it "

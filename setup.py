@@ -30,6 +30,12 @@ RUNTIME = [
     "solnlib>=7.0,<8",
 ]
 
+# The CLI's live progress line (connector/console.py). Only the command a person runs at a terminal uses
+# it, never the Splunk side, so it is an extra, not vendored into the app's lib/; without it the CLI
+# works, only without the live line. rich rather than tqdm: one line with several named counters and a
+# spinner for a run whose total is unknown, and it re-prints log lines above the live line.
+CLI = ["rich>=13"]
+
 setup(
     name="ta-entra-app-secrets",
     version=app_version(),
@@ -39,8 +45,9 @@ setup(
     python_requires=">=3.9",
     install_requires=RUNTIME,
     extras_require={
+        "cli": CLI,
         "test": ["pytest>=7", "pytest-timeout", "trustme>=1.1", "cryptography>=41",
-                 "addonfactory-splunk-conf-parser-lib>=1.0"],
+                 "addonfactory-splunk-conf-parser-lib>=1.0", *CLI],
         "bench": [],
         # Microsoft's own Graph SDKs read everything the simulator serves (tests/simulator/test_sdk_fidelity.py)
         # and are the baseline of bench/bench_sdk_baseline.py; never needed by the add-on itself.

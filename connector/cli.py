@@ -9,7 +9,11 @@ import sys
 
 from connector import __version__
 
-EXIT_OK, EXIT_FINDINGS_OR_FAILURE, EXIT_USAGE = 0, 1, 2
+# Exit codes a script can rely on (README "CLI"). scan and demo: 0 no finding, 1 findings, 2 usage or
+# configuration error, 3 the scan failed or was partial. respond: 0 done, 1 refused or failed, 2 usage.
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_CODES_HELP = ("Exit status: 0 no finding, 1 findings, 2 usage or configuration error, "
+                   "3 the scan failed or was partial.")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 CLOUDS = ("global", "usgov", "dod", "china")
@@ -22,9 +26,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"entra-app-secrets: error: {message} (see --help)\n")
 
 
-def _add_common(parser):
-    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS,
-                        help="how much to log on stderr (default INFO)")
+def _add_common(parser, terminal_logging=True):
+    if not terminal_logging:   # respond: JSON lines on stderr at INFO, its audit record on stdout
+        parser.add_argument("--log-level", default=None, type=str.upper, choices=LOG_LEVELS,
+                            help="how much to log on stderr (default INFO)")
+        return
+    parser.add_argument("--log-level", default=None, type=str.upper, choices=LOG_LEVELS,
+                        help="how much to log (default WARNING at a terminal, where a progress line shows "
+                             "the run, else INFO)")
+    parser.add_argument("--log-format", default="auto", choices=("auto", "json", "text"),
+                        help="log lines as JSON or text (default auto: text at a terminal, JSON when stderr "
+                             "is not a terminal or with --log-file)")
+    parser.add_argument("--log-file", metavar="FILE", help="write the log to FILE (JSON lines, rotated) "
+                        "instead of stderr")
 
 
 def _add_account_options(parser):
@@ -57,8 +71,7 @@ def build_parser():
     scan = sub.add_parser("scan", help="harvest one tenant and write CTD-000008 findings and inventory events",
                           description="Sign in to Microsoft Graph, harvest applications, service principals, "
                                       "their credentials, permissions and service-principal sign-ins, and write "
-                                      "HEC-shaped JSON events. Exit 0 when no finding, 1 when findings or a "
-                                      "failure, 2 for bad usage.")
+                                      "HEC-shaped JSON events. " + EXIT_CODES_HELP)
     _add_account_options(scan)
     scan.add_argument("--state-dir", metavar="DIR", help="where checkpoints are kept between runs "
                       "(default ./entra-app-secrets-state)")
@@ -72,7 +85,8 @@ def build_parser():
 
     respond = sub.add_parser("respond", help="remove a secret, disable an app or re-enable it",
                              description="Act on one finding through Microsoft Graph, with the same safety "
-                                         "checks as the Splunk response actions.")
+                                         "checks as the Splunk response actions. Exit status: 0 done (or "
+                                         "nothing to do), 1 refused or failed, 2 usage or configuration error.")
     respond_sub = respond.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     respond_sub.required = True
     for name, helptext in (("remove-secret", "remove one client secret by key id"),
@@ -90,11 +104,11 @@ def build_parser():
         action.add_argument("--force", action="store_true", help="remove a secret even if it was used recently")
         action.add_argument("--state-dir", metavar="DIR", help="where removals are journaled so a repeat is "
                             "recognised (default ./entra-app-secrets-state)")
-        _add_common(action)
+        _add_common(action, terminal_logging=False)
 
     demo = sub.add_parser("demo", help="start the simulated demo tenant and scan it",
                           description="Start the built-in Entra/Graph simulator with the demo tenant, scan it "
-                                      "as the modular input would, and print the findings.")
+                                      "as the modular input would, and print the findings. " + EXIT_CODES_HELP)
     demo.add_argument("--output", metavar="FILE", default=None, help="also write the events to this file")
     demo.add_argument("--seed", type=int, default=7, help="tenant generator seed (default 7)")
     _add_common(demo)

@@ -225,10 +225,10 @@ class _CurrentStderrHandler(logging.StreamHandler):
         return sys.stderr
 
 
-def _make_handler(splunk_log_name, stream):
-    path = None if stream is not None else splunk_log_path(splunk_log_name)
+def _make_handler(splunk_log_name, stream, log_file=None):
+    path = log_file or (None if stream is not None else splunk_log_path(splunk_log_name))
     if path:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True)
     else:
@@ -247,23 +247,32 @@ def _shared_processors():
     ]
 
 
-def configure_logging(level="INFO", *, splunk_log_name=None, stream=None):
-    """Send every log record (ours and libraries') through redaction to one JSON-lines handler.
+RENDERINGS = ("json", "text")
+
+
+def configure_logging(level="INFO", *, splunk_log_name=None, stream=None, render="json", log_file=None):
+    """Send every log record (ours and libraries') through redaction to one handler.
 
     `level` is a name (DEBUG, INFO, WARNING, ERROR, CRITICAL, any case) or a number; None takes
-    $TA_ENTRA_APP_SECRETS_LOG_LEVEL, else INFO.
+    $TA_ENTRA_APP_SECRETS_LOG_LEVEL, else INFO. `render` is "json" (JSON lines: Splunk and scripts) or
+    "text" (one readable line per record, for a person at a terminal; the same redaction). `log_file`
+    (the CLI's --log-file) sends the records to that file, rotated like the Splunk log.
 
-    Returns the log file path under Splunk, else None. Calling it again replaces the previous setup.
+    Returns the log file path (under Splunk or `log_file`), else None. Calling it again replaces the
+    previous setup.
     """
     level_number = _level_number(level)
-    handler, path = _make_handler(splunk_log_name, stream)
+    if render not in RENDERINGS:
+        raise ValueError(f"log rendering {render!r} is not one of {', '.join(RENDERINGS)}")
+    handler, path = _make_handler(splunk_log_name, stream, log_file)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             redaction_processor,
-            structlog.processors.JSONRenderer(sort_keys=False, default=str),
+            (structlog.processors.JSONRenderer(sort_keys=False, default=str) if render == "json"
+             else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)),
         ],
     ))
 

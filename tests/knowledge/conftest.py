@@ -2,7 +2,7 @@
 import pytest
 
 from .cim_models import ensure_cim_models, load_common_fields, load_data_models, load_recommended_fields
-from .samples import load_samples
+from .samples import generate_samples, load_samples
 from .search_time import SearchTime
 from .spl import BUILTIN_FIELDS
 from .splunk_conf import macro_definitions, read_conf
@@ -34,9 +34,26 @@ def search_time():
 
 
 @pytest.fixture(scope="session")
-def sample_events():
+def fresh_samples_dir(tmp_path_factory):
+    """Samples generated in this test session by today's code (the simulator scanned by run_scan, the
+    response actions' spool files): the CIM checks judge what the code writes now, values included,
+    not what was committed when someone last ran make_samples.py."""
+    folder = tmp_path_factory.mktemp("fresh_samples")
+    generate_samples(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_events(fresh_samples_dir):
+    events = load_samples(fresh_samples_dir)
+    assert events, "the sample generator wrote no events"
+    return events
+
+
+@pytest.fixture(scope="session")
+def committed_events():
     events = load_samples()
-    assert events, "no sample events: run tests/samples/make_samples.py"
+    assert events, "no committed sample events: run tests/samples/make_samples.py"
     return events
 
 

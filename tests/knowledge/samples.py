@@ -6,11 +6,25 @@ for the JSON lines after it, the way splunkd reads them.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 STASH_HEADER = "***SPLUNK***"
+GENERATOR = SAMPLES_DIR / "make_samples.py"
+
+
+def sample_generator():
+    """tests/samples/make_samples.py as a module (it is a script, not a package member)."""
+    spec = importlib.util.spec_from_file_location("make_samples", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def generate_samples(folder: Path) -> None:
+    sample_generator().generate(folder)
 
 
 def load_samples(folder: Path = SAMPLES_DIR) -> list[dict]:

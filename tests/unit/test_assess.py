@@ -153,3 +153,77 @@ def test_use_sentences_name_the_window():
     assert "in the last 30 days" in rules.assess(facts).factors[-1].detail
     facts = secret_facts(credential, AppContext(app_id="a", app_name="b"), UNUSED, NOW, recent_days=7)
     assert "in the last 24 hours" in rules.assess(facts).factors[-1].detail
+
+
+FAR_FUTURE = dt.datetime(2299, 12, 31, tzinfo=dt.timezone.utc)
+MANY = UsageSummary("2026-11-28T10:00:00Z", 30, tuple(f"203.0.113.{n}" for n in range(1, 6)), "203.0.113.1")
+
+
+# one factor at a time on a plain used secret (score 50): (scenario, factor id, points, words the detail names)
+ONE_FACTOR = [
+    (dict(permissions=(Permission(GRAPH, "Microsoft Graph", "RoleManagement.ReadWrite.Directory"),)),
+     "high_privilege_permissions", 35, ("escalate", "RoleManagement.ReadWrite.Directory")),
+    (dict(permissions=(Permission(GRAPH, "Microsoft Graph", "Mail.Read"),)),
+     "high_privilege_permissions", 25, ("data-access", "Mail.Read")),
+    (dict(directory_roles=("Global Administrator", "Directory Readers")),
+     "privileged_directory_role", 35, ("Global Administrator",)),
+    (dict(credential=secret(object_type="servicePrincipal")), "secret_on_service_principal", 20, ("backdoor",)),
+    (dict(credential=secret(kind="symmetric_key")), "symmetric_key_credential", 0, ("Symmetric",)),
+    (dict(credential=secret(end=FAR_FUTURE)), "never_expires", 15, ("never expires",)),
+    (dict(credential=secret(start=NOW - dt.timedelta(days=60), end=NOW + dt.timedelta(days=300))),
+     "long_lifetime", 10, ("360 days", "180-day")),
+    (dict(credential=secret(start=NOW - dt.timedelta(days=1))), "recently_added", 15, ("2026-11-27", "T1098.001")),
+    (dict(usage=MANY), "used_from_many_ips", 10, ("5 source IP addresses", "24 hours")),
+    (dict(usage=UNUSED), "unused_in_window", 0, ("not used", "24 hours")),
+    (dict(sign_in_audience="AzureADMultipleOrgs", owned_by_other_tenant=True), "multi_tenant", 5, ("another tenant",)),
+    (dict(sign_in_audience="AzureADMultipleOrgs"), "multi_tenant", 5, ("AzureADMultipleOrgs", "every tenant")),
+    (dict(has_certificate=True), "redundant_secret", 5, ("a certificate", "redundant")),
+    (dict(has_certificate=True, has_federated_credential=True), "redundant_secret", 5,
+     ("a certificate and a federated identity credential",)),
+    (dict(is_collector_app=True, collector_uses_secret=True), "collector_app", 0, ("collector", "certificate")),
+    (dict(account_enabled=False), "service_principal_disabled", -10, ("disabled",)),
+    (dict(credential=secret(start=NOW - dt.timedelta(days=100), end=NOW - dt.timedelta(days=1))), "expired", -20,
+     ("expired",)),
+]
+
+
+@pytest.mark.parametrize("scenario, factor_id, points, named", ONE_FACTOR,
+                         ids=[f"{row[1]}-{n}" for n, row in enumerate(ONE_FACTOR)])
+def test_each_factor_moves_the_score_by_its_points_and_says_why(scenario, factor_id, points, named):
+    scenario = dict(scenario)
+    result = finding(scenario.pop("credential", None), scenario.pop("usage", USED), **scenario)
+    assert result.factor_ids == [factor_id]
+    assert result.score == rules.BASE_SCORE + points
+    detail = result.factors[0].detail
+    assert detail[0].isupper() and detail.endswith(".") and "XX" not in detail, detail
+    for words in named:
+        assert words in detail, (words, detail)
+
+
+def test_a_collector_app_on_a_certificate_is_not_flagged_and_scores_are_clamped():
+    assert "collector_app" not in finding(is_collector_app=True, collector_uses_secret=False).factor_ids
+    worst = finding(secret(object_type="servicePrincipal", end=FAR_FUTURE), MANY,
+                    permissions=(Permission(GRAPH, "Microsoft Graph", "Application.ReadWrite.All"),),
+                    directory_roles=("Global Administrator",))
+    assert worst.score == 100 and worst.severity == "critical"
+    gone = finding(secret(start=NOW - dt.timedelta(days=100), end=NOW - dt.timedelta(days=1)), UNUSED,
+                   account_enabled=False)
+    assert gone.score == 20 and gone.severity == "low"      # 50 - 10 - 20, then the expired-and-unused cap
+
+
+def test_exchange_privilege_counts_only_on_exchange_online_and_lists_are_comma_separated():
+    exchange = "00000002-0000-0ff1-ce00-000000000000"
+    on_exchange = finding(permissions=(Permission(exchange, "Office 365 Exchange Online", "full_access_as_app"),))
+    assert on_exchange.factor_ids == ["high_privilege_permissions"] and on_exchange.score == 75
+    elsewhere = finding(permissions=(Permission("11111111-0000-0000-0000-000000000000", "Contoso API",
+                                                "full_access_as_app"),))
+    assert elsewhere.factor_ids == []
+    several = finding(permissions=(Permission(GRAPH, "Microsoft Graph", "Mail.Read"),
+                                   Permission(GRAPH, "Microsoft Graph", "Mail.Send")),
+                      directory_roles=("User Administrator", "Global Administrator"))
+    details = {f.id: f.detail for f in several.factors}
+    labels = sorted(p.label for p in (Permission(GRAPH, "Microsoft Graph", "Mail.Read"),
+                                      Permission(GRAPH, "Microsoft Graph", "Mail.Send")))
+    assert details["high_privilege_permissions"].endswith(": " + ", ".join(labels) + ".")
+    assert details["privileged_directory_role"].endswith(": Global Administrator, User Administrator.")
+    assert details["privileged_directory_role"].startswith("The app's service principal holds")

@@ -1,4 +1,5 @@
 """cim: the event bodies carry the contract's fields and the CIM values a data model accepts."""
+import dataclasses
 import datetime as dt
 import json
 
@@ -133,3 +134,114 @@ def test_harvest_event_counts_and_stats():
                               counts={"findings": 3}, signin_lag_s=60.0, mode="full", auth_method="certificate")
     assert (event["requests"], event["throttled"], event["retries"], event["duration_s"]) == (12, 2, 3, 1.235)
     assert event["errors"][0]["stage"] == "signins" and event["counts"] == {"findings": 3}
+
+
+# --- the contract, field by field (docs/ARCHITECTURE.md "Events"): a renamed key or a dropped value fails
+START, END = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+USED = UsageSummary("2026-11-28T10:00:00Z", 4, ("203.0.113.9",), "203.0.113.9")
+COMMON = {"vendor_product": "Microsoft Entra ID", "tenant_id": TENANT, "account": "prod"}
+CREDENTIAL_COMMON = {"object_type": "servicePrincipal", "object_id": "sp-o", "app_id": "app-a", "app_name": "Payroll",
+                     "key_id": "k1", "display_name": "prod key", "start_time": "2026-01-01T00:00:00Z",
+                     "end_time": "2027-01-01T00:00:00Z", "never_expires": False, "expired": False,
+                     "days_to_expiry": 33.5, "lifetime_days": 365.0, "last_used": "2026-11-28T10:00:00Z",
+                     "use_count": 4, "status": "active"}
+
+
+def a_credential(kind, **extra):
+    dates = {} if kind == "federated" else {"start": START, "end": END}   # Graph gives federated ones no dates
+    return Credential(credential_type=kind, object_type="servicePrincipal", object_id="sp-o", app_id="app-a",
+                      app_name="Payroll", key_id="k1", display_name="prod key", **dates, **extra)
+
+
+@pytest.mark.parametrize("credential, kind_fields", [
+    (a_credential("password", hint="xyz"), {"hint": "xyz"}),
+    (a_credential("certificate", usage="Verify", key_type="AsymmetricX509Cert"),
+     {"usage": "Verify", "key_type": "AsymmetricX509Cert"}),
+    (a_credential("symmetric_key", usage="Sign", key_type="Symmetric"), {"usage": "Sign", "key_type": "Symmetric"}),
+    (a_credential("federated", issuer="https://token.actions.githubusercontent.com", subject="repo:o/r:ref:main",
+                  audiences=("api://AzureADTokenExchange",), name="gh"),
+     {"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:ref:main",
+      "audiences": ["api://AzureADTokenExchange"], "name": "gh", "start_time": None, "end_time": None,
+      "days_to_expiry": None, "lifetime_days": None}),
+])
+def test_credential_event_is_the_contract_exactly(credential, kind_fields):
+    event = cim.credential_event(credential, timing(credential, NOW), USED, account="prod", tenant_id=TENANT)
+    assert event == {**COMMON, "credential_type": credential.credential_type, **CREDENTIAL_COMMON, **kind_fields}
+
+
+def test_signin_event_names_its_account_tenant_and_vendor():
+    event = cim.signin_event(SIGNIN, account="prod", tenant_id=TENANT)
+    assert {k: event[k] for k in COMMON} == COMMON
+    assert (event["app"], event["authentication_service"], event["signature"]) == (
+        "Microsoft Entra ID", "Microsoft Entra ID", "Service principal sign-in")
+    # the added fields come first (Splunk extracts the first 100 fields), Graph's record after them
+    assert list(event)[:3] == list(COMMON) and list(event).index("action") < list(event).index("id")
+    assert cim.signin_event({**SIGNIN, "status": {"errorCode": "0"}}, account="p", tenant_id=TENANT)["action"] == \
+        "success"
+    no_status = cim.signin_event({**SIGNIN, "status": None}, account="p", tenant_id=TENANT)
+    assert (no_status["action"], no_status["signature_id"]) == ("success", 0) and "reason" not in no_status
+    nameless = cim.signin_event({**SIGNIN, "servicePrincipalName": None, "resourceDisplayName": None,
+                                 "resourceId": None}, account="p", tenant_id=TENANT)
+    assert (nameless["user"], nameless["dest"]) == ("Payroll", "unknown")
+
+
+def test_harvest_event_is_the_contract_exactly():
+    class Stats:
+        requests, throttled, retries = 12, 2, 3
+    errors = [{"stage": f"s{n}", "code": "x"} for n in range(cim.MAX_ERRORS_IN_EVENT + 2)]
+    event = cim.harvest_event(account="prod", tenant_id=TENANT, run_id="r", status="partial", started="2026-11-28T12:00:00Z",
+                              duration_s=1.23456, stats=Stats(), errors=iter(errors), counts={"findings": 3},
+                              signin_lag_s=60.0, mode="changes", auth_method="secret", inventory="cache")
+    assert event == {**COMMON, "run_id": "r", "status": "partial", "started": "2026-11-28T12:00:00Z",
+                     "duration_s": 1.235, "requests": 12, "throttled": 2, "retries": 3, "counts": {"findings": 3},
+                     "signin_lag_s": 60.0, "mode": "changes", "auth_method": "secret", "inventory": "cache",
+                     "error_count": 12, "errors": errors[:10]}
+    assert list(event)[-1] == "errors"          # last: Splunk extracts the first 10240 characters only
+    bare = cim.harvest_event(account="prod", tenant_id=TENANT, run_id="r", status="success", started="s",
+                             duration_s=0, stats=None, errors=[], counts={}, signin_lag_s=None, mode="full",
+                             auth_method="certificate")
+    assert (bare["requests"], bare["throttled"], bare["retries"], bare["inventory"]) == (0, 0, 0, "graph")
+
+
+def test_finding_id_is_uuid5_of_the_lowercased_key_in_the_add_ons_namespace():
+    """ES notables and 'latest' searches group on it across releases: the formula must not drift."""
+    import uuid
+    expected = str(uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, "https://splunkbase.splunk.com/app/TA-entra-app-secrets"),
+                              f"{TENANT}|application|obj-1|key-1"))
+    assert cim.finding_id(TENANT.upper(), "Application", "OBJ-1", "KEY-1") == expected
+
+
+def test_finding_cim_fields_and_fallbacks():
+    event = cim.finding_event(a_finding(app_name="Payroll"), account="prod", tenant_id=TENANT)
+    assert (event["dest_type"], event["user_type"]) == ("application", "service_principal")
+    assert event["subject"] == "Microsoft Entra app with client secrets: Payroll"
+    assert event["end_time"] == iso_of(NOW + dt.timedelta(days=30)) and event["secret_hint"] == "abc"
+    assert event["credential_display_name"] == "prod" and event["src"] == "203.0.113.9"
+    assert {k: event[k] for k in ("vendor_product", "tenant_id", "account")} == {
+        "vendor_product": "Microsoft Entra ID", "tenant_id": TENANT, "account": "prod"}
+    # no last IP: the first source IP; none at all: unknown
+    ips_only = cim.finding_event(a_finding(usage=UsageSummary("2026-11-28T10:00:00Z", 2, ("198.51.100.7", "192.0.2.1"),
+                                                              None)), account="prod", tenant_id=TENANT)
+    assert ips_only["src"] == "198.51.100.7"
+    bare = a_finding(app_name="")
+    credential = dataclasses.replace(bare.facts.credential, hint=None, display_name=None, app_name="")
+    bare = dataclasses.replace(bare, facts=dataclasses.replace(bare.facts, credential=credential))
+    event = cim.finding_event(bare, account="prod", tenant_id=TENANT)
+    assert (event["secret_hint"], event["credential_display_name"]) == ("", "")
+    assert event["subject"] == "Microsoft Entra app with client secrets: app-1" and event["user"] == "app-1"
+    # the context's name first, the credential's when the context has none
+    named_on_credential = dataclasses.replace(bare, facts=dataclasses.replace(
+        bare.facts, credential=dataclasses.replace(credential, app_name="From credential")))
+    assert cim.finding_event(named_on_credential, account="p", tenant_id=TENANT)["app_name"] == "From credential"
+
+
+def test_signin_user_is_the_service_principal_name_then_the_app_name_then_the_app_id():
+    record = {**SIGNIN, "servicePrincipalName": "SP name", "appDisplayName": "App name"}
+    assert cim.signin_event(record, account="p", tenant_id=TENANT)["user"] == "SP name"
+    assert cim.signin_event({**record, "servicePrincipalName": ""}, account="p", tenant_id=TENANT)["user"] == "App name"
+    failed = cim.signin_event({**SIGNIN, "status": {"errorCode": 7000215}}, account="p", tenant_id=TENANT)
+    assert failed["signature_id"] == 7000215 and failed["action"] == "failure"
+
+
+def iso_of(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

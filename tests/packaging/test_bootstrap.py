@@ -130,3 +130,14 @@ def test_package_command_installs_the_pinned_ucc_gen_before_building(dev, monkey
     assert installs == [(dev.UCC_VENV, [dev.UCC_REQUIREMENT])]
     assert re.fullmatch(r"splunk-add-on-ucc-framework==\d+\.\d+\.\d+", dev.UCC_REQUIREMENT), \
         "ucc-gen is pinned exactly: another version generates other handlers and pages"
+
+
+@pytest.mark.parametrize("cli_code, expected", [(0, 0), (1, 0), (2, 2), (3, 3)])
+def test_the_demo_quick_start_succeeds_when_the_demo_finds_what_it_shows(dev, monkeypatch, cli_code, expected):
+    """entra-app-secrets exits 1 when it finds findings, which the demo tenant always has: the quick start
+    then succeeded. A configuration error (2) or a failed scan (3) still fails it."""
+    class Finished:
+        returncode = cli_code
+    monkeypatch.setattr(dev, "setup_project", lambda *args: None)
+    monkeypatch.setattr(dev.subprocess, "run", lambda command, **kwargs: Finished)
+    assert dev.command_demo([]) == expected

@@ -97,7 +97,6 @@ def _classes_too_long(package="connector"):
                   if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES)
 
 
-@pytest.mark.xfail(strict=True, reason="GraphClient, Harvester and scan._Run are still being split (issue 14)")
 def test_no_class_does_two_jobs():
     too_long = _classes_too_long()
     assert not too_long, too_long

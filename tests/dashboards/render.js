@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Renders dashboard definitions (their data sources already ds.test) with Splunk's dashboard
+// framework in headless Chromium, reports what each visualization shows, and optionally saves a
+// full-page screenshot of each.
+//
+//   node render.js <request.json>
+//   request: {"pages": {"<name>": <definition>}, "screenshotDir": "<dir>" | null}
+//   stdout:  {"<name>": {"visualizations": {"<viz id>": {...state}}, "validationErrors": [...],
+//                        "pageErrors": [...]}}
+'use strict';
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const esbuild = require('esbuild');
+const { chromium } = require('playwright-core');
+
+const HERE = __dirname;
+const BUILD = path.join(HERE, 'build');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// The flags that work on this machine kind (no GPU, no sandbox as root, no network side channels).
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const WIDTH = 1440;
+const SETTLE_MS = 1500;
+
+// esbuild the page once per change of page.jsx or the lock file (a bundle takes ~20 s here).
+async function bundle() {
+    const digest = crypto.createHash('sha256');
+    for (const name of ['page.jsx', 'package-lock.json']) digest.update(fs.readFileSync(path.join(HERE, name)));
+    const fingerprint = digest.digest('hex');
+    const marker = path.join(BUILD, 'fingerprint');
+    if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === fingerprint) return;
+    fs.mkdirSync(BUILD, { recursive: true });
+    await esbuild.build({
+        entryPoints: [path.join(HERE, 'page.jsx')], bundle: true, outfile: path.join(BUILD, 'page.js'),
+        loader: { '.js': 'jsx' }, define: { 'process.env.NODE_ENV': '"production"' }, logLevel: 'error',
+    });
+    fs.writeFileSync(path.join(BUILD, 'index.html'),
+        '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css">' +
+        '</head><body style="margin:0;background:#171d21"><div id="root"></div>' +
+        '<script src="page.js"></script></body></html>');
+    fs.writeFileSync(marker, fingerprint);
+}
+
+// What a person would see in each visualization: the framework's status icon (Error/Warning) and
+// message, the "no data" placeholder, table rows, the single value, chart marks.
+function describeVisualizations() {
+    const states = {};
+    for (const item of document.querySelectorAll('[data-test="viz-item"]')) {
+        const icon = item.querySelector('[data-test="status-icon-container"] svg[aria-label]');
+        const message = item.querySelector('[data-test="viz-waiting-for-input-message"]');
+        const major = item.querySelector('[data-test="majorValue"]');
+        states[item.getAttribute('data-id')] = {
+            type: item.getAttribute('data-viz-type'),
+            status: icon ? icon.getAttribute('aria-label') : null,
+            message: message ? message.textContent : null,
+            placeholder: Boolean(item.querySelector('[data-test="placeholder-icon"], [data-test="viz-waiting-for-input"]')),
+            tableRows: item.querySelectorAll('[data-test="row"]').length,
+            singleValue: major ? major.textContent : null,
+            chartMarks: item.querySelectorAll('canvas, svg path, svg rect').length,
+            title: (item.querySelector('[data-test="viz-title"]') || {}).textContent || null,
+        };
+    }
+    return states;
+}
+
+async function renderPage(context, name, definition, screenshotDir) {
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(message.text()); });
+    await page.goto('file://' + path.join(BUILD, 'index.html'));
+    await page.evaluate((d) => window.renderDashboard(d), definition);
+    const expected = Object.keys(definition.visualizations).length;
+    await page.waitForFunction((n) => document.querySelectorAll('[data-test="viz-item"]').length >= n,
+        expected, { timeout: 30000 });
+    await page.waitForTimeout(SETTLE_MS);   // charts draw after their data arrives
+    const visualizations = await page.evaluate(describeVisualizations);
+    const validationErrors = await page.evaluate(() => window.dashboardValidationErrors);
+    if (screenshotDir) {
+        await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+    }
+    await page.close();
+    return { visualizations, validationErrors, pageErrors };
+}
+
+async function main() {
+    const request = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+    await bundle();
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboards-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
+        viewport: { width: WIDTH, height: 900 }, offline: true,
+    });
+    const report = {};
+    try {
+        for (const [name, definition] of Object.entries(request.pages)) {
+            report[name] = await renderPage(context, name, definition, request.screenshotDir);
+        }
+    } finally {
+        await context.close();
+        fs.rmSync(profile, { recursive: true, force: true });
+    }
+    process.stdout.write(JSON.stringify(report));
+}
+
+main().catch((error) => { console.error(error.stack || String(error)); process.exit(1); });

@@ -5,8 +5,9 @@
 //
 //   node render.js <request.json>
 //   request: {"pages": {"<name>": <definition>}, "screenshotDir": "<dir>" | null}
-//   stdout:  {"<name>": {"visualizations": {"<viz id>": {...state}}, "validationErrors": [...],
-//                        "pageErrors": [...]}}
+//   stdout:  {"pages": {"<name>": {"visualizations": {"<viz id>": {...state}}, "validationErrors": [...],
+//                                  "pageErrors": [...]}},
+//             "splunkdCalls": [<REST paths the framework asked for>]}
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -22,6 +23,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WIDTH = 1440;
+// The page is served from a made-up origin through Playwright's router: nothing leaves the machine,
+// and calls the framework makes to splunkd's REST API are answered as a splunkd without the
+// endpoint would (404), and counted.
+const ORIGIN = 'http://dashboards.test';
+const CONTENT_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 const SETTLE_MS = 1500;
 
 // esbuild the page once per change of page.jsx or the lock file (a bundle takes ~20 s here).
@@ -38,7 +44,7 @@ async function bundle() {
     });
     fs.writeFileSync(path.join(BUILD, 'index.html'),
         '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css">' +
-        '</head><body style="margin:0;background:#171d21"><div id="root"></div>' +
+                '</head><body style="margin:0;background:#171d21"><div id="root"></div>' +
         '<script src="page.js"></script></body></html>');
     fs.writeFileSync(marker, fingerprint);
 }
@@ -65,12 +71,28 @@ function describeVisualizations() {
     return states;
 }
 
+async function serve(context, splunkdCalls) {
+    await context.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.origin !== ORIGIN) return route.abort();
+        const file = path.join(BUILD, path.basename(url.pathname));
+        if (path.dirname(url.pathname) === '/' && fs.existsSync(file)) {
+            return route.fulfill({ body: fs.readFileSync(file), contentType: CONTENT_TYPES[path.extname(file)] });
+        }
+        splunkdCalls.push(url.pathname);
+        return route.fulfill({ status: 404, contentType: 'application/json', body: '{"messages": []}' });
+    });
+}
+
 async function renderPage(context, name, definition, screenshotDir) {
     const page = await context.newPage();
     const pageErrors = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(message.text()); });
-    await page.goto('file://' + path.join(BUILD, 'index.html'));
+    page.on('console', (message) => {
+        // the 404s the router answers for splunkd's REST API are expected here
+        if (message.type() === 'error' && !message.text().includes('404')) pageErrors.push(message.text());
+    });
+    await page.goto(ORIGIN + '/index.html');
     await page.evaluate((d) => window.renderDashboard(d), definition);
     const expected = Object.keys(definition.visualizations).length;
     await page.waitForFunction((n) => document.querySelectorAll('[data-test="viz-item"]').length >= n,
@@ -91,8 +113,10 @@ async function main() {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboards-chromium-'));
     const context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
-        viewport: { width: WIDTH, height: 900 }, offline: true,
+        viewport: { width: WIDTH, height: 900 },
     });
+    const splunkdCalls = [];
+    await serve(context, splunkdCalls);
     const report = {};
     try {
         for (const [name, definition] of Object.entries(request.pages)) {
@@ -102,7 +126,7 @@ async function main() {
         await context.close();
         fs.rmSync(profile, { recursive: true, force: true });
     }
-    process.stdout.write(JSON.stringify(report));
+    process.stdout.write(JSON.stringify({ pages: report, splunkdCalls: [...new Set(splunkdCalls)] }));
 }
 
 main().catch((error) => { console.error(error.stack || String(error)); process.exit(1); });

@@ -56,10 +56,11 @@ def validate(definitions: dict) -> dict:
     return _node("validate.js", stdin=json.dumps(definitions))
 
 
-def render(pages: dict, screenshot_dir: Path | None = None) -> dict:
-    """Render {name: definition with ds.test data sources}; see render.js for the report's shape."""
+def render(pages: dict, screenshot_dir: Path | None = None, schema_check: dict | None = None) -> dict:
+    """Render {name: definition with ds.test data sources}, and check `schema_check`'s definitions
+    against the schema the framework builds from its preset; see render.js for the report's shape."""
     with tempfile.TemporaryDirectory() as work:
         request = Path(work) / "request.json"
-        request.write_text(json.dumps({"pages": pages,
+        request.write_text(json.dumps({"pages": pages, "schemaCheck": schema_check or {},
                                        "screenshotDir": str(screenshot_dir) if screenshot_dir else None}))
         return _node("render.js", str(request))

@@ -4,10 +4,12 @@
 // full-page screenshot of each.
 //
 //   node render.js <request.json>
-//   request: {"pages": {"<name>": <definition>}, "screenshotDir": "<dir>" | null}
+//   request: {"pages": {"<name>": <definition>}, "screenshotDir": "<dir>" | null,
+//             "schemaCheck": {"<name>": <definition as shipped>}}
 //   stdout:  {"pages": {"<name>": {"visualizations": {"<viz id>": {...state}}, "validationErrors": [...],
 //                                  "pageErrors": [...]}},
-//             "splunkdCalls": [<REST paths the framework asked for>]}
+//             "splunkdCalls": [<REST paths the framework asked for>],
+//             "presetSchemaErrors": {"<name>": [...]}}
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -118,15 +120,21 @@ async function main() {
     const splunkdCalls = [];
     await serve(context, splunkdCalls);
     const report = {};
+    const presetSchemaErrors = {};
     try {
         for (const [name, definition] of Object.entries(request.pages)) {
             report[name] = await renderPage(context, name, definition, request.screenshotDir);
+        }
+        const page = await context.newPage();
+        await page.goto(ORIGIN + '/index.html');
+        for (const [name, definition] of Object.entries(request.schemaCheck || {})) {
+            presetSchemaErrors[name] = await page.evaluate((d) => window.presetSchemaErrors(d), definition);
         }
     } finally {
         await context.close();
         fs.rmSync(profile, { recursive: true, force: true });
     }
-    process.stdout.write(JSON.stringify({ pages: report, splunkdCalls: [...new Set(splunkdCalls)] }));
+    process.stdout.write(JSON.stringify({ pages: report, splunkdCalls: [...new Set(splunkdCalls)], presetSchemaErrors }));
 }
 
 main().catch((error) => { console.error(error.stack || String(error)); process.exit(1); });

@@ -2,6 +2,8 @@
 
 - each definition passes @splunk/dashboard-definition's schema after the framework's own
   migrateToTabsLayout (validate.js);
+- each definition passes the stricter schema the framework builds from the Enterprise view-only
+  preset (every visualization's and input's own option schema), checked in the browser;
 - each page renders in headless Chromium with @splunk/dashboard-core and @splunk/dashboard-presets
   (render.js), its panels answered from the events the add-on's scan and response actions write for
   the simulator's demo tenant: no visualization is in an error state, the framework reports no
@@ -57,8 +59,23 @@ def render_report():
              "layout": {"type": "grid", "options": {"width": 1440, "height": 200},
                         "structure": [{"item": "viz_failing", "type": "block",
                                        "position": {"x": 0, "y": 0, "w": 1440, "h": 200}}]}}
-    report = browser.render({**pages, ERROR_PROBE: probe})
+    views = browser.load_views()
+    bad_option = copy.deepcopy(views["entra_app_secrets_overview"])
+    bad_option["visualizations"]["viz_expiring"]["options"]["count"] = "ten"
+    report = browser.render({**pages, ERROR_PROBE: probe}, schema_check={**views, ERROR_PROBE: bad_option})
     return pages, counts, report
+
+
+@pytest.mark.parametrize("name", sorted(browser.load_views()))
+def test_definition_passes_the_schema_the_framework_builds_from_its_preset(render_report, name):
+    _, _, report = render_report
+    assert report["presetSchemaErrors"][name] == [], f"{name}: {report['presetSchemaErrors'][name]}"
+
+
+def test_the_preset_schema_check_reports_a_wrong_option(render_report):
+    _, _, report = render_report
+    errors = report["presetSchemaErrors"][ERROR_PROBE]
+    assert "/visualizations/viz_expiring/options/count: must be number" in errors
 
 
 def test_the_render_check_sees_an_error_state(render_report):

@@ -31,6 +31,7 @@ const WIDTH = 1440;
 const ORIGIN = 'http://dashboards.test';
 const CONTENT_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 const SETTLE_MS = 1500;
+const PAGE_TIMEOUT_MS = 120000;    // generous: six engineers share the 2 cores
 
 // esbuild the page once per change of page.jsx or the lock file (a bundle takes ~20 s here).
 async function bundle() {
@@ -94,11 +95,11 @@ async function renderPage(context, name, definition, screenshotDir) {
         // the 404s the router answers for splunkd's REST API are expected here
         if (message.type() === 'error' && !message.text().includes('404')) pageErrors.push(message.text());
     });
-    await page.goto(ORIGIN + '/index.html');
+    await page.goto(ORIGIN + '/index.html', { timeout: PAGE_TIMEOUT_MS });
     await page.evaluate((d) => window.renderDashboard(d), definition);
     const expected = Object.keys(definition.visualizations).length;
     await page.waitForFunction((n) => document.querySelectorAll('[data-test="viz-item"]').length >= n,
-        expected, { timeout: 30000 });
+        expected, { timeout: PAGE_TIMEOUT_MS });
     await page.waitForTimeout(SETTLE_MS);   // charts draw after their data arrives
     const visualizations = await page.evaluate(describeVisualizations);
     const validationErrors = await page.evaluate(() => window.dashboardValidationErrors);
@@ -122,11 +123,16 @@ async function main() {
     const report = {};
     const presetSchemaErrors = {};
     try {
-        for (const [name, definition] of Object.entries(request.pages)) {
-            report[name] = await renderPage(context, name, definition, request.screenshotDir);
-        }
+        // two pages at a time, one tab each: the machine has 2 cores, and each tab parses a 14 MB bundle
+        const queue = Object.entries(request.pages);
+        const worker = async () => {
+            for (let next = queue.shift(); next; next = queue.shift()) {
+                report[next[0]] = await renderPage(context, next[0], next[1], request.screenshotDir);
+            }
+        };
+        await Promise.all([worker(), worker()]);
         const page = await context.newPage();
-        await page.goto(ORIGIN + '/index.html');
+        await page.goto(ORIGIN + '/index.html', { timeout: PAGE_TIMEOUT_MS });
         for (const [name, definition] of Object.entries(request.schemaCheck || {})) {
             presetSchemaErrors[name] = await page.evaluate((d) => window.presetSchemaErrors(d), definition);
         }

@@ -31,6 +31,8 @@ const WIDTH = 1440;
 const ORIGIN = 'http://dashboards.test';
 const CONTENT_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 const SETTLE_MS = 1500;
+const MIN_PANEL_WIDTH = 200;
+const INPUTS_HEIGHT = 140;         // the inputs bar above the grid       // the narrowest panel in the shipped layouts is 288 px
 const PAGE_TIMEOUT_MS = 120000;    // generous: six engineers share the 2 cores
 
 // esbuild the page once per change of page.jsx or the lock file (a bundle takes ~20 s here).
@@ -69,6 +71,11 @@ function describeVisualizations() {
             singleValue: major ? major.textContent : null,
             chartMarks: item.querySelectorAll('canvas, svg path, svg rect').length,
             title: (item.querySelector('[data-test="viz-title"]') || {}).textContent || null,
+            width: Math.round(item.getBoundingClientRect().width),
+            contentWidth: Math.round(Math.max(0, ...[...item.querySelectorAll('[data-test="SingleValueWrapper"], ' +
+                '[data-test="table-container"], [data-test="main-table"], canvas, svg')]
+                .map((element) => element.getBoundingClientRect().width))),
+            height: Math.round(item.getBoundingClientRect().height),
         };
     }
     return states;
@@ -95,12 +102,30 @@ async function renderPage(context, name, definition, screenshotDir) {
         // the 404s the router answers for splunkd's REST API are expected here
         if (message.type() === 'error' && !message.text().includes('404')) pageErrors.push(message.text());
     });
+    // A window as tall as the page: a full-page screenshot of a shorter one resizes it, and the grid
+    // re-measures and redraws every panel while the picture is taken.
+    const layoutHeight = ((definition.layout || {}).options || {}).height || 900;
+    await page.setViewportSize({ width: WIDTH, height: layoutHeight + INPUTS_HEIGHT });
     await page.goto(ORIGIN + '/index.html', { timeout: PAGE_TIMEOUT_MS });
     await page.evaluate((d) => window.renderDashboard(d), definition);
+    // Wait until the grid has sized every panel (it measures the page first: until then they are a
+    // few pixels wide) and each visualization has drawn at its panel's width (a chart first shows a
+    // half-width placeholder) or shows its status icon (no results, error). Then time to settle.
     const expected = Object.keys(definition.visualizations).length;
-    await page.waitForFunction((n) => document.querySelectorAll('[data-test="viz-item"]').length >= n,
-        expected, { timeout: PAGE_TIMEOUT_MS });
-    await page.waitForTimeout(SETTLE_MS);   // charts draw after their data arrives
+    await page.waitForFunction(({ n, minWidth }) => {
+        const items = [...document.querySelectorAll('[data-test="viz-item"]')];
+        const drawn = (item) => {
+            const width = item.getBoundingClientRect().width;
+            if (width < minWidth) return false;
+            if (item.querySelector('[data-test="status-icon-container"] svg[aria-label]')) return true;
+            const content = item.querySelectorAll('[data-test="SingleValueWrapper"], [data-test="table-container"], ' +
+                '[data-test="main-table"], canvas, svg');
+            return [...content].some((element) => element.getBoundingClientRect().width >= 0.8 * width);
+        };
+        return items.length >= n && items.every(drawn);
+    }, { n: expected, minWidth: MIN_PANEL_WIDTH }, { timeout: PAGE_TIMEOUT_MS, polling: 250 })
+        .catch(() => null);   // the report then shows what is missing
+    await page.waitForTimeout(SETTLE_MS);
     const visualizations = await page.evaluate(describeVisualizations);
     const validationErrors = await page.evaluate(() => window.dashboardValidationErrors);
     if (screenshotDir) {
@@ -123,14 +148,9 @@ async function main() {
     const report = {};
     const presetSchemaErrors = {};
     try {
-        // two pages at a time, one tab each: the machine has 2 cores, and each tab parses a 14 MB bundle
-        const queue = Object.entries(request.pages);
-        const worker = async () => {
-            for (let next = queue.shift(); next; next = queue.shift()) {
-                report[next[0]] = await renderPage(context, next[0], next[1], request.screenshotDir);
-            }
-        };
-        await Promise.all([worker(), worker()]);
+        for (const [name, definition] of Object.entries(request.pages)) {
+            report[name] = await renderPage(context, name, definition, request.screenshotDir);
+        }
         const page = await context.newPage();
         await page.goto(ORIGIN + '/index.html', { timeout: PAGE_TIMEOUT_MS });
         for (const [name, definition] of Object.entries(request.schemaCheck || {})) {

@@ -91,8 +91,12 @@ def test_page_renders_every_panel_without_error(render_report, name):
     assert page["validationErrors"] == [], f"the framework rejects {name}: {page['validationErrors']}"
     assert page["pageErrors"] == [], f"{name} raised in the browser: {page['pageErrors']}"
     assert set(page["visualizations"]) == set(pages[name]["visualizations"]), "every visualization rendered"
+    placed = {item["item"]: item["position"] for item in pages[name]["layout"]["structure"]}
     for viz_id, state in page["visualizations"].items():
         assert state["status"] != "Error", f"{name}/{viz_id} shows an error: {state['message']}"
+        # as wide and high as the layout places it (a panel the grid never sized is a blank strip)
+        assert state["width"] >= 0.9 * placed[viz_id]["w"] and state["height"] >= 0.9 * placed[viz_id]["h"], \
+            (name, viz_id, state["width"], state["height"], placed[viz_id])
 
 
 @pytest.mark.parametrize("name", sorted(browser.load_views()))
@@ -109,6 +113,7 @@ def test_page_shows_data_where_the_events_have_data(render_report, name):
             assert state["placeholder"] or state["status"] == "Warning", f"{name}/{viz_id} has no data to show"
             continue
         assert not state["placeholder"] and state["status"] is None, f"{name}/{viz_id}: {rows} rows not shown"
+        assert state["contentWidth"] >= 0.8 * state["width"], f"{name}/{viz_id} is drawn narrower than its panel"
         if spec["type"] == "splunk.table":
             shown = state["tableRows"] - 1          # the header is a row too
             assert shown == min(rows, spec.get("options", {}).get("count", 10)), f"{name}/{viz_id}"

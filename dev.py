@@ -2,11 +2,14 @@
 """Set up a checkout and run it: the only thing a fresh machine needs is python3 (3.9 or later).
 
     python3 dev.py demo       create .venv, install the project, run the demo against the simulator
-    python3 dev.py test       the same, plus .venv-appinspect, libmagic1 and the CIM data models,
-                              then the whole test suite; exits with pytest's exit code
+    python3 dev.py test       the same, plus .venv-appinspect, libmagic1, the CIM data models, the
+                              dashboard tests' npm packages and chromium, then the whole test suite;
+                              exits with pytest's exit code
     python3 dev.py test -- -k logs    extra arguments after "--" go to pytest (or to the demo)
     python3 dev.py package    the same setup as demo, plus .venv-ucc (ucc-gen, which builds the
                               Configuration and Inputs pages), then build dist/TA-entra-app-secrets-<version>.tar.gz
+    python3 dev.py screenshots  the test setup, then render every dashboard page with Splunk's dashboard
+                              framework in headless Chromium into docs/screenshots/
 
 Standard library only. Each step leaves a marker and is skipped while the marker is up to date, so
 a second run starts the tests in seconds.
@@ -28,6 +31,8 @@ UCC_VENV = os.path.join(ROOT, ".venv-ucc")
 # a venv of its own, pinned exactly so every build generates the same pages and REST handlers
 UCC_REQUIREMENT = "splunk-add-on-ucc-framework==6.6.0"
 CIM_FETCHER = os.path.join(ROOT, "tests", "knowledge", "cim_models.py")
+DASHBOARD_TOOLS = os.path.join(ROOT, "tests", "dashboards")     # the Node project of the dashboard tests
+CHROMIUM = "/usr/bin/chromium"
 MINIMUM_PYTHON = (3, 9)
 MARKER = ".dev-installed"
 DEMO_FOUND_FINDINGS = 1   # entra-app-secrets exit code: the run found findings (README "CLI")
@@ -154,6 +159,31 @@ def fetch_cim_models():
         say("WARNING: could not fetch the CIM data models; the knowledge tests will say why.")
 
 
+# --- dashboard tests: Splunk's dashboard framework from npm, Debian's chromium ---------------------------
+def setup_dashboard_tools():
+    """`npm ci` in tests/dashboards (once per package-lock.json) and chromium (apt-get when missing)."""
+    lock = os.path.join(DASHBOARD_TOOLS, "package-lock.json")
+    if not os.path.exists(lock):
+        return
+    npm = shutil.which("npm")
+    if not (npm and shutil.which("node")):
+        say("WARNING: node and npm are missing (Debian/Ubuntu: apt-get install nodejs npm; Node 18 or later); "
+            "until then the dashboard tests fail.")
+    else:
+        marker = os.path.join(DASHBOARD_TOOLS, "node_modules", MARKER)
+        fingerprint = _fingerprint(_read(lock) or "")
+        if _read(marker) != fingerprint:
+            say(f"$ npm ci (in {DASHBOARD_TOOLS})")
+            result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=DASHBOARD_TOOLS)
+            if result.returncode != 0:
+                fail(f"npm ci failed in {DASHBOARD_TOOLS} with exit code {result.returncode}")
+            with open(marker, "w", encoding="utf-8") as handle:
+                handle.write(fingerprint)
+    if not os.path.exists(CHROMIUM) and not apt_install("chromium"):
+        say(f"WARNING: {CHROMIUM} is missing (Debian: apt-get install chromium); until then the dashboard "
+            "render test fails.")
+
+
 # --- commands ------------------------------------------------------------------------------------------
 def command_demo(extra):
     setup_project()
@@ -168,6 +198,7 @@ def command_test(extra):
     setup_appinspect()
     setup_ucc()  # the packaging tests build the app with ucc-gen
     fetch_cim_models()
+    setup_dashboard_tools()
     # ENTRA_REQUIRE_ALL turns "skipped because a tool is missing" into a failure
     env = dict(os.environ, ENTRA_REQUIRE_ALL="1")
     return subprocess.run([venv_python(VENV), "-m", "pytest", *extra], cwd=ROOT, env=env).returncode
@@ -179,7 +210,15 @@ def command_package(extra):
     return subprocess.run([venv_python(VENV), "-m", "devtools.package_app", *extra], cwd=ROOT).returncode
 
 
-COMMANDS = {"demo": command_demo, "test": command_test, "package": command_package}
+def command_screenshots(extra):
+    setup_project("test,fidelity")
+    setup_dashboard_tools()
+    script = os.path.join(DASHBOARD_TOOLS, "screenshots.py")
+    return subprocess.run([venv_python(VENV), script, *extra], cwd=ROOT).returncode
+
+
+COMMANDS = {"demo": command_demo, "test": command_test, "package": command_package,
+            "screenshots": command_screenshots}
 
 
 def main(argv):

@@ -13,15 +13,18 @@ from .splunk_conf import DEFAULT_DIR
 VIEWS_DIR = DEFAULT_DIR / "data" / "ui" / "views"
 NAV = DEFAULT_DIR / "data" / "ui" / "nav" / "default.xml"
 APP_ID = "TA-entra-app-secrets"
+INPUT_TYPES = {"input.timerange", "input.text", "input.dropdown"}
 VIZ_TYPES = {"splunk.singlevalue", "splunk.pie", "splunk.line", "splunk.column", "splunk.bar", "splunk.table",
              "splunk.area", "splunk.markdown"}
 TOKEN = re.compile(r"\$([A-Za-z_][\w.]*)\$")
 # Panels each dashboard must have (issue 5): words their titles carry.
 REQUIRED_PANELS = {
-    "entra_app_secrets_overview": ["by severity", "trend", "migrated", "expiring", "unused for 90 days",
-                                   "service principal objects", "blast radius"],
-    "entra_app_secrets_app_detail": ["timeline", "per key id", "source ips", "permissions and roles",
-                                     "response history"],
+    "entra_app_secrets_overview": ["by severity", "trend", "migrat", "expiring", "unused for 90 days",
+                                   "service principal objects", "blast radius", "in use and by whom", "risk factor",
+                                   "by country", "credential status"],
+    "entra_app_secrets_app_detail": ["timeline", "per key id", "source ips", "countries", "permissions and roles",
+                                     "response history", "owners", "risk score and factors"],
+    "entra_app_secrets_changes": ["secrets added", "response actions", "first seen"],
     "entra_app_secrets_collection_health": ["last run per account", "requests", "throttling", "errors", "lag"],
 }
 
@@ -35,7 +38,7 @@ def views():
     return sorted(VIEWS_DIR.glob("*.xml"))
 
 
-def test_the_three_dashboards_exist():
+def test_the_dashboards_exist():
     assert {p.stem for p in views()} == set(REQUIRED_PANELS)
 
 
@@ -46,6 +49,10 @@ def test_dashboard_studio_wrapper_and_structure(path):
     assert root.findtext("label").strip()
     visualizations, data_sources = definition["visualizations"], definition["dataSources"]
     inputs = definition.get("inputs", {})
+    for input_id, spec in inputs.items():
+        assert spec["type"] in INPUT_TYPES, input_id
+        for ds_id in spec.get("dataSources", {}).values():
+            assert data_sources[ds_id]["type"] == "ds.search", input_id
     for viz_id, viz in visualizations.items():
         assert viz["type"] in VIZ_TYPES, viz_id
         assert viz["dataSources"]["primary"] in data_sources, viz_id
@@ -58,7 +65,7 @@ def test_dashboard_studio_wrapper_and_structure(path):
     placed = [item["item"] for item in layout["structure"]]
     assert sorted(placed) == sorted(visualizations), "every visualization placed exactly once"
     assert set(layout.get("globalInputs", [])) == set(inputs)
-    used = {ds for viz in visualizations.values() for ds in viz["dataSources"].values()}
+    used = {ds for item in (*visualizations.values(), *inputs.values()) for ds in item.get("dataSources", {}).values()}
     chained = {ds["options"]["extend"] for ds in data_sources.values() if ds["type"] == "ds.chain"}
     assert set(data_sources) == used | chained, "no unused data source"
 
@@ -116,6 +123,19 @@ def _ucc_generated_views():
     """configuration.xml and inputs.xml are written by ucc-gen at build time from globalConfig.json."""
     pages = json.loads((DEFAULT_DIR.parent / "globalConfig.json").read_text(encoding="utf-8"))["pages"]
     return {name for name in ("configuration", "inputs") if name in pages}
+
+
+@pytest.mark.parametrize("path", views(), ids=lambda p: p.stem)
+def test_every_page_filters_on_the_account(path):
+    """An analyst looks at one tenant at a time: every page has the account (tenant) picker and
+    every search that reads events is narrowed by it."""
+    _, definition = load(path)
+    inputs = {i["options"]["token"]: i for i in definition["inputs"].values()}
+    assert inputs["account"]["type"] == "input.dropdown" and inputs["account"]["options"]["defaultValue"] == "*"
+    picker_sources = {ds for i in definition["inputs"].values() for ds in i.get("dataSources", {}).values()}
+    for ds_id, ds in definition["dataSources"].items():
+        if ds["type"] == "ds.search" and ds_id not in picker_sources:
+            assert 'account="$account$"' in ds["options"]["query"], ds_id
 
 
 def test_nav_lists_every_dashboard():

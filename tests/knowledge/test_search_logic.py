@@ -139,7 +139,8 @@ def test_unused_for_90_days_report(macros, processed_samples):
 def dashboard_query(view, ds_id):
     from .test_dashboards import VIEWS_DIR, full_query, load
     _, definition = load(VIEWS_DIR / f"{view}.xml")
-    return full_query(definition["dataSources"], ds_id)
+    query = full_query(definition["dataSources"], ds_id)
+    return query.replace('account="$account$"', 'account="*"')     # the account picker's default: all
 
 
 def test_overview_tells_apps_on_secrets_from_migrated_ones(macros, processed_samples):

@@ -92,7 +92,7 @@ def test_install_runs_again_only_when_its_fingerprint_changes(dev, tmp_path, mon
 
 def test_test_command_requires_everything_and_passes_pytest_arguments(dev, monkeypatch):
     steps, runs = [], []
-    for step in ("setup_project", "setup_appinspect", "setup_ucc", "fetch_cim_models"):
+    for step in ("setup_project", "setup_appinspect", "setup_ucc", "fetch_cim_models", "setup_dashboard_tools"):
         monkeypatch.setattr(dev, step, lambda *args, step=step: steps.append((step, *args)))
 
     class Finished:
@@ -101,7 +101,8 @@ def test_test_command_requires_everything_and_passes_pytest_arguments(dev, monke
     assert dev.main(["test", "--", "-k", "logs"]) == 5, "dev.py returns pytest's exit code"
     # the tests also install Microsoft's Graph SDKs (the fidelity extra: tests/simulator/test_sdk_fidelity.py)
     # the packaging tests build the app with ucc-gen, so the tests install it too
-    assert steps == [("setup_project", "test,fidelity"), ("setup_appinspect",), ("setup_ucc",), ("fetch_cim_models",)]
+    assert steps == [("setup_project", "test,fidelity"), ("setup_appinspect",), ("setup_ucc",), ("fetch_cim_models",),
+                     ("setup_dashboard_tools",)]
     (command, kwargs), = runs
     assert command[1:] == ["-m", "pytest", "-k", "logs"]
     assert kwargs["env"]["ENTRA_REQUIRE_ALL"] == "1" and kwargs["cwd"] == REPO_ROOT

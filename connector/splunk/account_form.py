@@ -9,6 +9,7 @@ import contextlib
 
 from connector import config
 from connector.graph import permissions_check
+from connector.logs import redact_text
 
 # the Accounts tab's encrypted fields (globalConfig.json "encrypted": true), stored in storage/passwords
 ENCRYPTED_FIELDS = ("client_secret", "certificate", "proxy_password")
@@ -37,7 +38,10 @@ def check_before_save(name, fields, *, now=None, connection_test=None, today=Non
     (the held and missing Graph permissions), stored with the account as `connection_report`."""
     problems = config.account_problems(fields, now=now)
     if problems:
-        return " ".join(problem if problem.endswith(".") else problem + "." for problem in problems), None
+        # the sentences quote what was typed (a host, a path): a secret pasted into the wrong field must not
+        # come back on the page, so the refusal goes through the same redaction as every log line
+        refusal = " ".join(problem if problem.endswith(".") else problem + "." for problem in problems)
+        return redact_text(refusal), None
     if str(fields.get("test_connection") or "").strip().lower() not in TRUE_VALUES:
         return None, NOT_TESTED
     connection_test = connection_test or permissions_check.run_connection_test

@@ -10,13 +10,13 @@ import jwt
 import pytest
 
 from connector.graph.auth import TokenProvider
-from connector.config import Account
 from connector.errors import (AuthenticationError, DeltaTokenExpired, GraphForbidden, GraphThrottled,
                               GraphTransportError, GraphUnauthorized)
 from connector.graph.client import GraphClient
 from connector.graph.throttle import RetryPolicy
 from entra_simulator import Simulator
 from entra_simulator.throttling import Throttler
+from simulated_accounts import account_for
 
 SIGNIN_FILTER = "signInEventTypes/any(t: t eq 'servicePrincipal')"
 TOKEN_ROUTE = "POST /{tenant}/oauth2/v2.0/token"
@@ -36,16 +36,6 @@ def fresh_state(sim):
     yield
     sim.set_throttle(None)
     sim.reset()
-
-
-def account_for(sim, identity="collector", *, secret=False, **overrides):
-    app = sim.identities[identity]
-    values = dict(name=identity, tenant_id=sim.tenant_id, client_id=app.client_id, authority_host=sim.base_url,
-                  graph_host=sim.base_url, ca_bundle=sim.ca_path,
-                  certificate_path=None if secret else app.certificate_path)
-    values.update(overrides)
-    account = Account(**values)
-    return account.with_secret(app.secret) if secret else account
 
 
 class FakeClock:

@@ -1,21 +1,9 @@
 """Test connection against the simulator: over real HTTPS with MSAL, the app's held Graph permissions
 come from its own service principal's app role assignments and are compared with the needs."""
-import pytest
 
-from connector.config import Account
-from connector.graph import permissions_check
 from connector.graph.permissions_check import COLLECTOR_NEEDS, RESPONDER_NEEDS, run_connection_test
 from entra_simulator.profiles import IDENTITY_ROLES
-
-
-def account_for(sim, identity, *, secret=False, **overrides):
-    app = sim.identities[identity]
-    values = dict(name=identity, tenant_id=sim.tenant_id, client_id=app.client_id, authority_host=sim.base_url,
-                  graph_host=sim.base_url, ca_bundle=sim.ca_path,
-                  certificate_path=None if secret else app.certificate_path)
-    values.update(overrides)
-    account = Account(**values)
-    return account.with_secret(app.secret) if secret else account
+from simulated_accounts import account_for
 
 
 def test_collector_holds_every_collector_permission(clean_simulator):

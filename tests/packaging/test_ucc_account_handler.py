@@ -109,17 +109,17 @@ def test_editing_without_retyping_the_certificate_keeps_and_checks_the_stored_on
     assert stored_secret_json(splunkd, "contoso") == {"certificate": fields["certificate"]}
     assert splunkd.confs.local(APP, ACCOUNT_CONF)["contoso"]["connection_report"].startswith("Not tested at the last save")
     # the stored certificate is what gets checked: a wrong client id is refused with the stored PEM
-    with pytest.raises(EaiError, match="client_id must be the application"):
+    with pytest.raises(EaiError, match="client_id 'not-a-guid' must be the application"):
         save("edit", "contoso", **{**fields, "certificate": "******", "client_id": "not-a-guid"})
 
 
 @pytest.mark.parametrize("change, sentence", [
-    ({"tenant_id": "contoso"}, "tenant_id must be the directory (tenant) ID GUID or a verified domain"),
+    ({"tenant_id": "contoso"}, "tenant_id 'contoso' must be the directory (tenant) ID GUID or a verified domain"),
     ({"certificate": "MIIB not a pem"}, "certificate is not PEM text"),
-    ({"certificate": "KEY-ONLY"}, "certificate has no certificate: paste the PEM certificate"),
-    ({"certificate": "CERT-ONLY"}, "certificate has no private key"),
-    ({"graph_host": "http://graph.example.net"}, "graph_host must be an https URL"),
-    ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle is neither PEM text nor a readable file"),
+    ({"certificate": "KEY-ONLY"}, "certificate is missing the certificate; it must hold both the PEM private key"),
+    ({"certificate": "CERT-ONLY"}, "certificate is missing the private key"),
+    ({"graph_host": "http://graph.example.net"}, "graph_host 'http://graph.example.net' must be an https URL"),
+    ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle '/nonexistent/ca.pem' is not a readable file"),
 ])
 def test_a_bad_account_is_refused_with_one_sentence_naming_the_field_and_nothing_is_stored(
         save, splunkd, clean_simulator, change, sentence):
@@ -187,3 +187,43 @@ def test_a_client_secret_account_stores_the_secret_encrypted(save, splunkd, clea
 def test_splunkd_refuses_an_argument_the_handler_did_not_declare(save, splunkd, clean_simulator):
     with pytest.raises(EaiError, match='Argument "client_secret_value" is not supported by this handler'):
         save("create", "contoso", **form(clean_simulator, client_secret_value="x"))
+
+
+def test_an_account_saved_only_through_the_handler_is_what_the_packaged_input_scans(
+        save, splunk_home, splunkd, clean_simulator, tmp_path, issued_tokens):
+    """The whole Splunk Web path on the built app, with no local/ anywhere: the Accounts tab's handler
+    stores a certificate account (PEM and CA pasted), then the packaged modular input, started as splunkd
+    starts it, reads that account back through splunkd, signs in with the PEM from storage/passwords and
+    scans the tenant; its checkpoints land in the KV store."""
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+    from xml.sax.saxutils import escape
+
+    fields = form(clean_simulator)
+    save("create", "contoso", **{**fields, "test_connection": "0"})
+    script = splunk_home / "etc" / "apps" / APP / "bin" / "entra_app_secrets.py"
+    checkpoint_dir = tmp_path / "checkpoints"
+    checkpoint_dir.mkdir()
+    stdin = (f'<?xml version="1.0" encoding="UTF-8"?><input><server_host>splunk-hf1</server_host>'
+             f"<server_uri>{escape(splunkd.server_uri)}</server_uri><session_key>{splunkd.session_key}</session_key>"
+             f"<checkpoint_dir>{escape(str(checkpoint_dir))}</checkpoint_dir><configuration>"
+             f'<stanza name="entra_app_secrets://contoso" app="{APP}"><param name="account">contoso</param>'
+             f'<param name="signin_lookback_hours">48</param><param name="index">security</param>'
+             f'<param name="interval">3600</param></stanza></configuration></input>')
+    env = {key: value for key, value in os.environ.items() if key != "SPLUNK_HOME"}
+    result = subprocess.run([sys.executable, str(script)], input=stdin, capture_output=True, text=True, env=env,
+                            timeout=300, cwd=str(script.parent))
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = [json.loads(event.findtext("data")) for event in ET.fromstring(result.stdout).iter("event")]
+    harvests = [event for event in events if "run_id" in event]
+    assert harvests, result.stderr[-3000:]
+    harvest = harvests[-1]
+    assert (harvest["status"], harvest["auth_method"]) == ("success", "certificate"), harvest.get("errors")
+    assert harvest["counts"]["findings"] > 0
+    assert os.listdir(checkpoint_dir) == [], "under splunkd the checkpoints go to the KV store"
+    assert splunkd.kvstore.documents("ta_entra_app_secrets_checkpoints")
+    written = result.stdout + result.stderr + json.dumps(splunkd.kvstore.documents("ta_entra_app_secrets_checkpoints"))
+    key_lines = [line for line in fields["certificate"].splitlines() if line and not line.startswith("-----")]
+    for needle in (*key_lines[1:4], splunkd.session_key, *issued_tokens):
+        assert needle not in written

@@ -59,3 +59,12 @@ def test_pasted_pem_stays_in_memory_for_the_connection_test(tmp_path, monkeypatc
         assert account.ca_pem and "BBBB" in account.ca_pem
         assert account.proxies["https"] == "http://u:p%40ss%2Fword@proxy.example.net:3128"
     assert list(tmp_path.iterdir()) == [], "no PEM file is written for a connection test"
+
+
+def test_a_secret_pasted_into_the_wrong_field_is_not_quoted_back_on_the_page():
+    secret = "Abc8Q~" + "x7" * 17
+    refusal, _ = account_form.check_before_save(
+        "a", {"tenant_id": GUID, "client_id": GUID, "credential_type": "client_secret", "client_secret": "s",
+              "graph_host": secret})
+    assert refusal.startswith("graph_host ") and "https URL" in refusal
+    assert secret not in refusal and "8Q~" not in refusal

@@ -99,6 +99,25 @@ def test_a_new_secret_key_id_is_reported_but_not_on_the_first_inventory(macros, 
     assert run(search_of(NEW_SECRET, macros), first_inventory, NOW) == []
 
 
+def test_a_new_symmetric_key_counts_as_a_new_secret(macros, secret_credential):
+    """A Symmetric keyCredential is a shared secret: the findings report it, so the detections see it."""
+    old, new = "cccccccc-2222-3333-4444-555555555555", "eeeeeeee-2222-3333-4444-555555555555"
+    events = [secret_credential(NOW - 3 * DAY, key_id=old),
+              secret_credential(NOW - 10 * MINUTE, key_id=new, credential_type="symmetric_key"),
+              secret_credential(NOW - 10 * MINUTE, key_id="ffffffff-2222-3333-4444-555555555555",
+                                credential_type="certificate")]
+    assert [r["key_id"] for r in run(search_of(NEW_SECRET, macros), events, NOW)] == [[new]]
+
+
+def test_a_symmetric_key_added_and_used_within_minutes_fires(macros, secret_credential, secret_signin):
+    key = "abababab-2222-3333-4444-555555555555"
+    created = NOW - 30 * MINUTE
+    events = [secret_credential(NOW - 20 * MINUTE, key_id=key, credential_type="symmetric_key",
+                                start_time=iso(created)),
+              secret_signin(created + 4 * MINUTE, key_id=key)]
+    assert [r["key_id"] for r in run(search_of(ADDED_AND_USED, macros), events, NOW)] == [[key]]
+
+
 def findings(processed):
     return [dict(copy.deepcopy(e.fields), _time=NOW - 5 * MINUTE)
             for e in processed if e.sourcetype == cim.SOURCETYPE_FINDING]

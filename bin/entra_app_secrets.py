@@ -64,7 +64,7 @@ class EntraAppSecretsInput(Script):
                 configure_logging("INFO", splunk_log_name=f"{LOG_NAME}_{stanza.split('://', 1)[-1]}")
             log = get_logger("bin.entra_app_secrets")
             try:
-                summary = modinput.run_input(APP_DIR, stanza, params, inputs.metadata, ew)
+                summary = modinput.run_input(stanza, params, inputs.metadata, ew)
                 ew.log(EventWriter.INFO, f"{stanza}: {summary.status}, {summary.counts.get('findings', 0)} findings, "
                                          f"{summary.counts.get('signins_new', 0)} new sign-ins")
             except AddonError as error:

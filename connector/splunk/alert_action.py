@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from connector import config
 from connector.respond import actions
-from connector.splunk import access, kvstore, splunkd
+from connector.splunk import access, kvstore
 from connector.splunk import settings as splunk_settings
 from connector.splunk.modaction import ModActionLog
 from connector.graph.client import open_client
@@ -237,13 +237,12 @@ class Accounts:
 
 
 # --- the per-row loop -----------------------------------------------------------------------------------
-def run_rows(action, payload, *, app_dir, splunk_home, graph_factory=default_graph_factory, now=None):
+def run_rows(action, payload, *, splunk_home, graph_factory=default_graph_factory, now=None):
     """Act on every result row; write one audit event per row. Returns (rows, failures).
 
     First splunkd says who triggered the action: without the respond capability every row is refused
     (and audited) before an account is loaded or Graph is asked anything. Accounts and [response] come
     through splunkd too: the app folder holds only code."""
-    del app_dir
     command = actions.COMMANDS[action]
     modactions = ModActionLog(splunk_home, command, payload)
     modactions.message("Invoking modular action")
@@ -384,8 +383,7 @@ def main(command, argv, stdin, *, environ=None, graph_factory=default_graph_fact
             # [logging] loglevel from Splunk Web, read at every run: a change applies at the next one
             _configure_logging(splunk_settings.log_level(payload.server_uri, payload.session_key,
                                                          default=environ.get("TA_ENTRA_APP_SECRETS_LOG_LEVEL", "INFO")))
-        rows, failures = run_rows(action, payload, app_dir=splunkd.default_app_dir(environ),
-                                  splunk_home=splunk_home, graph_factory=graph_factory)
+        rows, failures = run_rows(action, payload, splunk_home=splunk_home, graph_factory=graph_factory)
     except (PayloadError, ConfigError) as exc:
         log.error("response.failed", command=command, error=str(exc))
         sys.stderr.write(f"ERROR {command}: {exc}\n")

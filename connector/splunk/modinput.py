@@ -64,13 +64,12 @@ def checkpoint_store(metadata):
     return FileCheckpointStore(metadata["checkpoint_dir"])
 
 
-def run_input(app_dir, stanza, params, metadata, event_writer):
+def run_input(stanza, params, metadata, event_writer):
     """One modular-input stanza, as splunkd runs it: account and settings through splunkd's REST API,
     checkpoints in the KV store, events as <stream> XML.
 
     A run that cannot start (no such account, a field to fix, splunkd refusing) still writes its
     entra:harvest event with the sentence that says what to fix, then raises it for the script's log."""
-    del app_dir  # the app folder holds only code: nothing of the configuration is read from it
     host = params.get("host") or metadata.get("server_host")
     store = checkpoint_store(metadata)
     writer = SplunkStreamWriter(event_writer, stanza=stanza, index=params.get("index"))

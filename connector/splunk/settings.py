@@ -176,8 +176,9 @@ def _clear_fields(splunkd, name, fields, migrate):
         if legacy:
             fields["client_secret"] = legacy
     if migrate and (typed_in or legacy):
-        _move_into_ucc_realm(splunkd, name, fields, moved=sorted(typed_in) + (["client_secret"] if legacy else []),
-                             legacy=bool(legacy))
+        # the log records which fields moved, by name only: never their values
+        moved_fields = sorted(typed_in.keys()) + (["client_secret"] if legacy else [])
+        _move_into_ucc_realm(splunkd, name, fields, moved=moved_fields, legacy=bool(legacy))
     return fields
 
 

@@ -9,7 +9,6 @@ import re
 
 from connector import APP_ID
 # The app folder helpers and the conf syntax live with the CLI's conf files; kept here under their old names.
-from connector.conf_files import app_dir_from_script, default_app_dir, parse_conf_text  # noqa: F401
 from connector.errors import ConfigError
 
 # splunklib waits forever by default; a hung splunkd must not hang every input run with it

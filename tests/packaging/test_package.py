@@ -16,7 +16,7 @@ import pytest
 
 import connector
 from devtools import package_app as package
-from connector.splunk.splunkd import parse_conf_text
+from connector.conf_files import parse_conf_text
 
 REPO_ROOT = package.REPO_ROOT
 APP = "TA-entra-app-secrets"

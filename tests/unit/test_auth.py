@@ -285,3 +285,34 @@ def test_session_without_ca_bundle_uses_default_trust_not_the_environment(monkey
     assert adapter.sent[0]["verify"] is True
     assert not adapter.sent[0]["proxies"]
 
+
+
+def test_a_pasted_ca_is_trusted_and_host_names_are_still_checked():
+    """PemTrustAdapter's context leaves host-name matching to urllib3 (check_hostname off), which matches
+    it itself: a certificate issued for another name is refused (this venv's urllib3; the packaging tests
+    prove the same for the urllib3 vendored in lib/)."""
+    import http.server
+    import ssl
+    import threading
+
+    import requests
+    import trustme
+
+    ca = trustme.CA()
+    answers = {}
+    for name in ("127.0.0.1", "elsewhere.example"):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(name).configure_cert(context)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            session = PinnedSession(ca_pem=ca.cert_pem.bytes().decode())
+            answers[name] = session.get(f"https://127.0.0.1:{server.server_port}/", timeout=10).status_code
+        except requests.exceptions.SSLError as error:
+            answers[name] = str(error)
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert answers["127.0.0.1"] in (200, 404)
+    assert "hostname" in answers["elsewhere.example"] and "127.0.0.1" in answers["elsewhere.example"]
